@@ -1,0 +1,80 @@
+# Kafka Event Lineage Collector - build, run and test.
+# The two commands of the README: `make run` (the collector with its embedded defaults) and
+# `make test` (everything CI runs: unit tests with -race, Java unit tests, the real-Kafka harness).
+
+SHELL        := /usr/bin/env bash
+GO           ?= go
+GOBIN        := $(shell $(GO) env GOPATH)/bin
+OCB_VERSION  := v0.165.0
+BIN          := bin/otelcol-lineage
+EVAL         := bin/lineage-eval
+# Scenarios and agent configurations the harness runs (see e2e/README.md).
+E2E_SCENARIOS ?= withdrawal multicluster
+E2E_CONFIGS   ?= a b c
+
+.PHONY: all build run test unit gotest javatest e2e generate check-generate lint fuzz docker clean
+
+all: build
+
+## build: the collector distribution and the evaluation tool into bin/
+build:
+	$(GO) build -trimpath -ldflags="-s -w" -o $(BIN) ./cmd/otelcol-lineage
+	$(GO) build -trimpath -o $(EVAL) ./cmd/lineage-eval
+
+## run: build and start the collector with its embedded default configuration
+run: build
+	@echo "otelcol-lineage: OTLP gRPC localhost:4317, HTTP localhost:4318; health http://localhost:13133/status"
+	@echo "otelcol-lineage: received telemetry is written to $${LINEAGE_DATA_DIR:-data}/traces.jsonl and logs.jsonl"
+	./$(BIN)
+
+## test: everything CI runs
+test: lint check-generate unit e2e
+
+## unit: Go tests with the race detector, and the Java harness' own unit tests
+unit: gotest javatest
+
+gotest:
+	$(GO) test -race -count=1 ./...
+
+javatest:
+	mvn -q -B -f e2e/apps/pom.xml test
+
+## e2e: real Kafka brokers, Streams/Connect/MirrorMaker 2 apps and the stock Java agent; records
+## captures into a temporary directory (E2E_OUT to keep them) and evaluates them with lineage-eval
+e2e: build
+	E2E_SCENARIOS="$(E2E_SCENARIOS)" E2E_CONFIGS="$(E2E_CONFIGS)" e2e/bin/e2e.sh
+
+## generate: re-run ocb on builder-config.yaml and copy its sources into cmd/otelcol-lineage
+generate:
+	$(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+	rm -rf build/ocb && mkdir -p build/ocb
+	$(GOBIN)/builder --config builder-config.yaml --skip-compilation
+	cp build/ocb/components.go build/ocb/main.go build/ocb/main_others.go build/ocb/main_windows.go cmd/otelcol-lineage/
+	$(GO) mod edit $$(awk '/^require \(/{f=1;next} f&&/^\)/{exit} f{print "-require=" $$1 "@" $$2}' build/ocb/go.mod)
+	$(GO) mod tidy
+
+## check-generate: `make generate` must leave the tree as committed
+check-generate: generate
+	git diff --exit-code -- cmd/otelcol-lineage go.mod go.sum
+
+## lint: formatting and vet (generated sources excluded from gofmt)
+lint:
+	@bad=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^cmd/otelcol-lineage/\(components\|main\|main_others\|main_windows\)\.go$$')); \
+	if [ -n "$$bad" ]; then echo "gofmt needed: $$bad"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: run every fuzz target briefly (FUZZTIME=30s for longer)
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## docker: the collector image (needs a Docker engine; the build stage runs `make build`)
+docker:
+	docker build -t otelcol-lineage:dev .
+
+clean:
+	rm -rf bin build data
