@@ -162,3 +162,101 @@ func TestMalformedReasonsOnStderr(t *testing.T) {
 		t.Errorf("final %q", final)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	code, stdout, stderr := runArgs(t, "--describe", connected)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("output is not one JSON document: %v\n%s", err, stdout)
+	}
+	if strings.Contains(stdout, "events=") {
+		t.Error("final metrics line in --describe output")
+	}
+	if doc["scenario"] != "withdrawal" || doc["agent_version"] != "2.31.0" {
+		t.Errorf("scenario %v, agent_version %v", doc["scenario"], doc["agent_version"])
+	}
+	spans := doc["spans"].(map[string]any)
+	if spans["total"] != 4.0 || spans["roots"] != 1.0 {
+		t.Errorf("spans = %v", spans)
+	}
+	wp := doc["services"].(map[string]any)["withdrawal-processor"].(map[string]any)["shapes"].(map[string]any)
+	if pub := wp["PRODUCER <topic> publish"].(map[string]any); pub["count"] != 1.0 || pub["roots"] != 0.0 {
+		t.Errorf("withdrawal-processor PRODUCER shape = %v", pub)
+	}
+	roots := doc["roots"].(map[string]any)
+	if other := roots["other_root"].(map[string]any); roots["total"] != 1.0 || other["count"] != 1.0 {
+		t.Errorf("roots = %v", roots)
+	}
+	byRole := doc["truth"].(map[string]any)["by_role"].(map[string]any)
+	if out := byRole["output"].(map[string]any); out["records"] != 1.0 || out["producer_span_root"] != 0.0 {
+		t.Errorf("truth.by_role.output = %v", out)
+	}
+	// Flags after DIR; the same document.
+	if code, again, _ := runArgs(t, connected, "--describe"); code != 0 || again != stdout {
+		t.Errorf("flags after DIR: exit %d, output differs: %v", code, again != stdout)
+	}
+}
+
+func TestDescribeWithoutTruth(t *testing.T) {
+	dir := t.TempDir()
+	spans, err := os.ReadFile(filepath.Join(connected, "spans.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans = append(spans, "nope\n"...)
+	if err := os.WriteFile(filepath.Join(dir, "spans.jsonl"), spans, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runArgs(t, "--describe", dir)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if want := "lineage-eval: 1 malformed lines/spans (counted, skipped); first 1:\n  spans line 4: not a JSON object\n"; stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["truth"] != nil || doc["noise"] != nil {
+		t.Errorf("truth %v, noise %v", doc["truth"], doc["noise"])
+	}
+	if in := doc["input"].(map[string]any); in["lines"] != 4.0 || in["malformed_lines"] != 1.0 {
+		t.Errorf("input = %v", in)
+	}
+}
+
+func TestDescribeUsageAndErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--describe"}, 2, "want exactly one capture directory"},
+		{[]string{"--describe", "--events", connected}, 2, "--events has no effect with --describe"},
+		{[]string{"--describe", "--stitch", connected}, 2, "the lineage processor does not exist yet"},
+		{[]string{"--describe", filepath.Join(t.TempDir(), "nope")}, 1, "spans.jsonl"},
+	} {
+		code, stdout, stderr := runArgs(t, tc.args...)
+		if code != tc.code || stdout != "" || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", tc.args, code, stdout, stderr)
+		}
+	}
+}
+
+func TestDescribeStitchHook(t *testing.T) {
+	calls := 0
+	stitch = func(td ptrace.Traces) ptrace.Traces { calls++; return td }
+	defer func() { stitch = nil }()
+	code, stdout, stderr := runArgs(t, "--describe", "--stitch", connected)
+	if code != 0 || calls != 1 {
+		t.Fatalf("exit %d, %d calls, stderr %q", code, calls, stderr)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || doc["stitched"] != true {
+		t.Errorf("stitched %v (%v)", doc["stitched"], err)
+	}
+}

@@ -27,6 +27,7 @@ func spanID(name string) pcommon.SpanID {
 // tspan describes one span. Span names double as span ids (spanID(name)); parent names a span.
 type tspan struct {
 	name    string // unique within the capture
+	display string // the span's name when set (name still gives its id)
 	trace   string
 	parent  string
 	service string
@@ -99,6 +100,9 @@ func tracesLine(t testing.TB, spans ...tspan) []byte {
 		}
 		sp := ss.AppendEmpty()
 		sp.SetName(s.name)
+		if s.display != "" {
+			sp.SetName(s.display)
+		}
 		sp.SetTraceID(traceID(s.trace))
 		sp.SetSpanID(spanID(s.name))
 		if s.parent != "" {

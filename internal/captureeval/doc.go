@@ -3,6 +3,10 @@
 // truth. The capture format and every metric are defined in docs/capture-format.md; this package
 // is the executable form of that document and cmd/lineage-eval is its command-line front end.
 //
+// DescribeDir (lineage-eval --describe) summarises instead what the agents emitted in a capture
+// (span shapes, root spans by break point, mis-parenting, links, truth coverage); its choices
+// are listed at the top of describe.go.
+//
 // Input is external and untrusted: malformed JSON lines, spans with missing or wrongly typed
 // attributes and inconsistent truth entries are counted and described (see Problems), never
 // fatal, except a truth.json that cannot be decoded at all.
