@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs harness scenarios x agent configs and evaluates each capture with lineage-eval.
+#   e2e.sh [SCENARIOS] [CONFIGS]     e.g. e2e.sh withdrawal,multicluster a,b,c   (these are the defaults;
+#                                    E2E_SCENARIOS / E2E_CONFIGS, comma- or space-separated, also work)
+# Captures go to E2E_OUT (default: a new temp dir), one directory per run: SCENARIO-CONFIG/,
+# with run-scenario's output in SCENARIO-CONFIG.log and lineage-eval's in SCENARIO-CONFIG.eval.
+# Env: E2E_OUT, E2E_SKIP_FETCH=1 (do not run fetch.sh), plus everything run-scenario.sh reads.
+# Exit status: non-zero if any run or evaluation failed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+SCENARIOS="${1:-${E2E_SCENARIOS:-withdrawal,multicluster}}"
+CONFIGS="${2:-${E2E_CONFIGS:-a,b,c}}"
+OUT="${E2E_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/lineage-e2e.XXXXXX")}"
+mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
+
+[[ "${E2E_SKIP_FETCH:-0}" == 1 ]] || "$E2E/bin/fetch.sh"
+
+read -r -a scen <<<"${SCENARIOS//,/ }"
+read -r -a cfgs <<<"${CONFIGS//,/ }"
+rows=()
+failed=0
+for s in "${scen[@]}"; do
+  for c in "${cfgs[@]}"; do
+    name="$s-$c" dir="$OUT/$s-$c"
+    log "running $name -> $dir (log: $OUT/$name.log)"
+    t0=$SECONDS rstatus=ok
+    if ! "$E2E/bin/run-scenario.sh" "$s" "$c" "$dir" >"$OUT/$name.log" 2>&1; then
+      rstatus=FAILED; failed=1
+      tail -n 15 "$OUT/$name.log" >&2
+    fi
+    dur=$((SECONDS - t0))
+    spans=- recs=- metrics="-"
+    if [[ -f "$dir/spans.jsonl" ]]; then
+      spans="$(jq '[.resourceSpans[]?.scopeSpans[]?.spans[]?] | length' "$dir/spans.jsonl" | awk '{s+=$1} END {print s+0}')"
+    fi
+    [[ -f "$dir/truth.json" ]] && recs="$(jq '.records | length' "$dir/truth.json" 2>/dev/null || echo -)"
+    if [[ "$rstatus" == ok ]]; then
+      if (cd "$REPO" && go run ./cmd/lineage-eval "$dir") >"$OUT/$name.eval" 2>"$OUT/$name.eval.err"; then
+        metrics="$(grep -E '^events=' "$OUT/$name.eval" | tail -1)"
+        [[ -n "$metrics" ]] || { metrics="(no metrics line)"; failed=1; }
+      else
+        metrics="lineage-eval FAILED (see $OUT/$name.eval)"; failed=1
+        tail -n 15 "$OUT/$name.eval.err" >&2
+      fi
+    fi
+    rows+=("$(printf '%-14s %-3s %-7s %6ss %7s %7s  %s' "$s" "$c" "$rstatus" "$dur" "$spans" "$recs" "$metrics")")
+  done
+done
+
+echo
+printf '%-14s %-3s %-7s %7s %7s %7s  %s\n' scenario cfg status time spans records "lineage-eval"
+printf '%s\n' "${rows[@]}"
+echo
+echo "captures: $OUT"
+exit "$failed"
