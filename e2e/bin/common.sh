@@ -82,7 +82,7 @@ tail_log() { # FILE [LINES]
   echo "-----" >&2
 }
 
-# OpenTelemetry Java agent switches for a service (see e2e/e2e/README.md).
+# OpenTelemetry Java agent switches for a service (see e2e/README.md).
 # agent_opts CONFIG(a|b|c) SERVICE CLUSTER [streams_or_connect(0|1)] -> prints one switch per line
 agent_opts() {
   local cfg="$1" svc="$2" dc="$3" forwarding="${4:-0}"

@@ -584,8 +584,8 @@ type describer struct {
 	byKey    map[spanKey]int32
 	services map[string]*serviceAcc
 	traces   map[pcommon.TraceID]struct{}
-	// ancestors memoizes truth ancestors.
-	ancestors map[recIdx]map[recIdx]struct{}
+	// ancestors answers truth-ancestry questions (nil without a truth).
+	ancestors *ancestorIndex
 }
 
 func newDescriber() *describer {
@@ -596,11 +596,10 @@ func newDescriber() *describer {
 			Links:           map[string]*ProcessLinks{},
 			ConsumerParents: map[string]*ConsumerParents{},
 		},
-		aliases:   capSet{},
-		byKey:     map[spanKey]int32{},
-		services:  map[string]*serviceAcc{},
-		traces:    map[pcommon.TraceID]struct{}{},
-		ancestors: map[recIdx]map[recIdx]struct{}{},
+		aliases:  capSet{},
+		byKey:    map[spanKey]int32{},
+		services: map[string]*serviceAcc{},
+		traces:   map[pcommon.TraceID]struct{}{},
 	}
 }
 
@@ -608,6 +607,9 @@ func newDescriber() *describer {
 // leniently: a key or role that is not a JSON string counts as absent.
 func (d *describer) setTruth(t *Truth, data []byte) {
 	d.truth = t
+	if t != nil {
+		d.ancestors = newAncestorIndex(t)
+	}
 	d.out.TruthProblems = Problems{Count: t.Problems.Count, Samples: slices.Clone(t.Problems.Samples)}
 	d.out.Scenario, d.out.Config = t.Scenario, t.Config
 	d.topics = map[string]struct{}{}
@@ -1066,7 +1068,7 @@ func (d *describer) misparenting(s *dspan, parent *dspan) {
 	}
 	if bt := m.ByTruth; bt != nil && s.rec >= 0 && parent.rec >= 0 {
 		bt.Checked++
-		if d.isTruthAncestor(parent.rec, s.rec) {
+		if d.ancestors.isAncestor(parent.rec, s.rec) {
 			bt.ParentIsAncestor++
 		} else {
 			bt.ParentNotAncestor++
@@ -1076,29 +1078,6 @@ func (d *describer) misparenting(s *dspan, parent *dspan) {
 			}
 		}
 	}
-}
-
-// isTruthAncestor reports whether src is a truth ancestor (through any parent edge,
-// transitively) of dst.
-func (d *describer) isTruthAncestor(src, dst recIdx) bool {
-	anc, ok := d.ancestors[dst]
-	if !ok {
-		anc = map[recIdx]struct{}{}
-		stack := []recIdx{dst}
-		for len(stack) > 0 {
-			r := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for _, p := range d.truth.records[r].parents {
-				if _, seen := anc[p.rec]; !seen {
-					anc[p.rec] = struct{}{}
-					stack = append(stack, p.rec)
-				}
-			}
-		}
-		d.ancestors[dst] = anc
-	}
-	_, ok = anc[src]
-	return ok
 }
 
 func (d *describer) links(s *dspan) {
@@ -1166,7 +1145,7 @@ func (d *describer) consumerParent(s *dspan, parent *dspan) {
 	if cp.ParentCounts.add(s, parent) {
 		cp.ParentOtherByShape[parent.shape]++
 		cp.ParentOtherByTopic[parent.topicLabel()]++
-		if d.truth != nil && s.rec >= 0 && parent.rec >= 0 && d.isTruthAncestor(parent.rec, s.rec) {
+		if d.truth != nil && s.rec >= 0 && parent.rec >= 0 && d.ancestors.isAncestor(parent.rec, s.rec) {
 			cp.ParentOtherTruthAncestor++
 		}
 	}

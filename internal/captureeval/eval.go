@@ -132,12 +132,12 @@ type evaluator struct {
 	byKey     map[spanKey]int32
 	stats     SpanStats
 	malformed Problems
-	// ancestors memoizes the truth ancestors of derived-edge targets.
-	ancestors map[recIdx]map[recIdx]struct{}
+	// ancestors answers whether a derived edge's source is a truth ancestor of its target.
+	ancestors *ancestorIndex
 }
 
 func newEvaluator(t *Truth) *evaluator {
-	return &evaluator{truth: t, byKey: make(map[spanKey]int32), ancestors: make(map[recIdx]map[recIdx]struct{})}
+	return &evaluator{truth: t, byKey: make(map[spanKey]int32), ancestors: newAncestorIndex(t)}
 }
 
 func (ev *evaluator) addTraces(line int, td ptrace.Traces) {
@@ -254,29 +254,6 @@ func (ev *evaluator) recordAncestor(i int32) int32 {
 		cur = ev.spans[j].parent
 	}
 	return -1
-}
-
-// isTruthAncestor reports whether src is a truth ancestor (through any parent edge,
-// transitively) of dst.
-func (ev *evaluator) isTruthAncestor(src, dst recIdx) bool {
-	anc, ok := ev.ancestors[dst]
-	if !ok {
-		anc = make(map[recIdx]struct{})
-		stack := []recIdx{dst}
-		for len(stack) > 0 {
-			r := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for _, p := range ev.truth.records[r].parents {
-				if _, seen := anc[p.rec]; !seen {
-					anc[p.rec] = struct{}{}
-					stack = append(stack, p.rec)
-				}
-			}
-		}
-		ev.ancestors[dst] = anc
-	}
-	_, ok = anc[src]
-	return ok
 }
 
 // observed holds the observed edges and, per record, the record-less spans that stand for its

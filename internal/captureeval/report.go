@@ -233,7 +233,7 @@ func (ev *evaluator) scoreEdges(o *observed, rep *Report) {
 		typ, _ := t.classifyDerived(k)
 		e.Observed++
 		e.ByType.get(typ).Observed++
-		if ev.isTruthAncestor(k.src, k.dst) {
+		if ev.ancestors.isAncestor(k.src, k.dst) {
 			e.Correct++
 			e.ByType.get(typ).Correct++
 		}

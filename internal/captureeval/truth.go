@@ -446,3 +446,35 @@ func (t *Truth) classifyDerived(k edgeKey) (EdgeType, bool) {
 	}
 	return EdgeOther, false
 }
+
+// ancestorIndex answers whether one truth record is an ancestor of another (through any parent
+// edge, transitively), memoizing each target's ancestor set.
+type ancestorIndex struct {
+	truth *Truth
+	memo  map[recIdx]map[recIdx]struct{}
+}
+
+func newAncestorIndex(t *Truth) *ancestorIndex {
+	return &ancestorIndex{truth: t, memo: make(map[recIdx]map[recIdx]struct{})}
+}
+
+func (a *ancestorIndex) isAncestor(src, dst recIdx) bool {
+	anc, ok := a.memo[dst]
+	if !ok {
+		anc = make(map[recIdx]struct{})
+		stack := []recIdx{dst}
+		for len(stack) > 0 {
+			r := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, p := range a.truth.records[r].parents {
+				if _, seen := anc[p.rec]; !seen {
+					anc[p.rec] = struct{}{}
+					stack = append(stack, p.rec)
+				}
+			}
+		}
+		a.memo[dst] = anc
+	}
+	_, ok = anc[src]
+	return ok
+}
