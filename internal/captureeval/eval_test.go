@@ -626,3 +626,29 @@ func TestConcurrentEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// State restoration: a restarted Streams app reads its changelog on a StateUpdater thread. The
+// restore hop is right when observed but never required (which records get restored depends on
+// when the app restarted).
+func TestRestoreHopsAreOptional(t *testing.T) {
+	const changelog = "withdrawal-processor-balances-changelog"
+	tb := newTruth().
+		consumer("dc1", "transactions", wp, "streams").
+		consumer("dc1", changelog, wp, "restore")
+	tx := tb.origin("dc1", "transactions", 0, 1, "tx-1")
+	tb.record("dc1", changelog, 0, 0, primary("state_store", tx))
+	tb.record("dc1", changelog, 0, 1, primary("state_store", tx))
+	dir := writeCapture(t, tb,
+		[]tspan{producer("p-tx", "A", "", tp, "transactions", 0, 1)},
+		[]tspan{
+			consumer("c-tx", "A", "p-tx", wp, "transactions", 0, 1),
+			producer("p-cl0", "A", "c-tx", wp, changelog, 0, 0),
+			producer("p-cl1", "A", "c-tx", wp, changelog, 0, 1),
+			consumer("restore-cl0", "A", "p-cl0", wp, changelog, 0, 0), // restored; offset 1 was not
+		},
+	)
+	rep := evaluate(t, dir, Options{})
+	// observed: hop tx, restore hop cl0, derived tx→cl0, tx→cl1; truth (required): hop tx, tx→cl0, tx→cl1.
+	checkAll(t, rep, edgeCounts{4, 4, 3, 3})
+	checkFinal(t, rep, "events=1 traces_per_event=1.00 precision=1.000 recall=1.000")
+}

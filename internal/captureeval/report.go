@@ -249,6 +249,9 @@ func (ev *evaluator) scoreEdges(o *observed, rep *Report) {
 	for i := range t.records {
 		r := &t.records[i]
 		for _, h := range r.hops {
+			if h.optional {
+				continue
+			}
 			_, seen := o.hops[hopKey{recIdx(i), h.service}]
 			truthEdge(h.typ, seen)
 		}
@@ -352,6 +355,9 @@ func (ev *evaluator) journeys(o *observed, rep *Report, details bool) {
 			for _, r := range queue {
 				tr := &t.records[r]
 				for _, h := range tr.hops {
+					if h.optional {
+						continue
+					}
 					d.TruthEdges++
 					if _, ok := o.hops[hopKey{r, h.service}]; ok {
 						d.ObservedTruthEdges++

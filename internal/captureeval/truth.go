@@ -57,6 +57,8 @@ func consumerKindType(kind string) (EdgeType, bool) {
 		return EdgeCluster, true
 	case "connect_sink":
 		return EdgeConnect, true
+	case "restore":
+		return EdgeStateStore, true
 	}
 	return EdgeOther, false
 }
@@ -115,6 +117,9 @@ type truthParent struct {
 type truthHop struct {
 	service string
 	typ     EdgeType
+	// optional hops (state restoration reading a changelog) are correct when observed but not
+	// required: whether a record is restored depends on when the app restarted.
+	optional bool
 }
 
 type truthRecord struct {
@@ -374,7 +379,7 @@ func (t *Truth) indexConsumers(cs []TruthConsumer) {
 				continue
 			}
 			t.hops[hk] = typ
-			t.records[ri].hops = append(t.records[ri].hops, truthHop{c.Service, typ})
+			t.records[ri].hops = append(t.records[ri].hops, truthHop{service: c.Service, typ: typ, optional: c.Kind == "restore"})
 		}
 	}
 	for s, typ := range t.kindByService {
