@@ -50,7 +50,7 @@ generate:
 	rm -rf build/ocb && mkdir -p build/ocb
 	$(GOBIN)/builder --config builder-config.yaml --skip-compilation
 	cp build/ocb/components.go build/ocb/main.go build/ocb/main_others.go build/ocb/main_windows.go cmd/otelcol-lineage/
-	$(GO) mod edit $$(awk '/^require \(/{f=1;next} f&&/^\)/{exit} f{print "-require=" $$1 "@" $$2}' build/ocb/go.mod)
+	$(GO) mod edit $$(awk -v self=$$($(GO) list -m) '/^require \(/{f=1;next} f&&/^\)/{exit} f&&$$1!=self{print "-require=" $$1 "@" $$2}' build/ocb/go.mod)
 	$(GO) mod tidy
 
 ## check-generate: `make generate` must leave the tree as committed

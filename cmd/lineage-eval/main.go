@@ -1,8 +1,8 @@
 // Command lineage-eval measures how well the traces of a capture follow the lineage of its Kafka
 // records (docs/capture-format.md).
 //
-//	lineage-eval [--stitch] [--events] [--problems N] DIR
-//	lineage-eval --describe [--stitch] [--problems N] DIR
+//	lineage-eval [--stitch [--mode rewrite|link]] [--events] [--problems N] DIR
+//	lineage-eval --describe [--stitch [--mode rewrite|link]] [--problems N] DIR
 //
 // DIR holds spans.jsonl, truth.json and optionally manifest.json. The output is one JSON
 // document of metrics followed by the line
@@ -14,8 +14,9 @@
 // when DIR has a truth.json, truth coverage and noise); truth.json is optional then.
 //
 // Malformed input is counted in the metrics and the first few reasons go to stderr.
-// Exit status: 0 ok, 1 the capture cannot be read, 2 usage (including --stitch while the
-// lineage processor does not exist).
+// --stitch runs the spans through the lineage processor (processor/lineageprocessor, default
+// configuration, the given mode) before measuring or describing them.
+// Exit status: 0 ok, 1 the capture cannot be read or stitched, 2 usage.
 package main
 
 import (
@@ -25,12 +26,23 @@ import (
 	"io"
 	"os"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
 	"github.com/eventlineage/lineage/internal/captureeval"
+	"github.com/eventlineage/lineage/processor/lineageprocessor"
 )
 
-// stitch is the lineage processor applied by --stitch. It is nil until the processor exists;
-// the issue adding it sets it (e.g. from an init function wrapping the processor's logic).
+// stitch, when set, replaces the lineage processor for --stitch (tests use it).
 var stitch captureeval.StitchFunc
+
+// processorStitch applies the lineage processor with its default configuration in the given mode.
+func processorStitch(mode lineageprocessor.Mode) captureeval.StitchFunc {
+	return func(td ptrace.Traces) (ptrace.Traces, error) {
+		cfg := lineageprocessor.NewFactory().CreateDefaultConfig().(*lineageprocessor.Config)
+		cfg.Mode = mode
+		return lineageprocessor.Stitch(cfg, td)
+	}
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -40,12 +52,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lineage-eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	doStitch := fs.Bool("stitch", false, "stitch the spans with the lineage processor before measuring")
+	mode := fs.String("mode", string(lineageprocessor.ModeRewrite), "with --stitch: the lineage processor's mode, rewrite or link")
 	events := fs.Bool("events", false, "include per-event details (event_details) in the JSON")
 	maxProblems := fs.Int("problems", 5, "how many problem descriptions of each kind to print to stderr")
 	describe := fs.Bool("describe", false, "print a JSON summary of what the agents emitted instead of the metrics (truth.json optional)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lineage-eval [--stitch] [--events] [--problems N] DIR\n"+
-			"       lineage-eval --describe [--stitch] [--problems N] DIR\n\n"+
+		fmt.Fprintf(stderr, "usage: lineage-eval [--stitch [--mode rewrite|link]] [--events] [--problems N] DIR\n"+
+			"       lineage-eval --describe [--stitch [--mode rewrite|link]] [--problems N] DIR\n\n"+
 			"Measures the capture in DIR (spans.jsonl, truth.json, manifest.json) against its truth,\n"+
 			"or with --describe summarises what the agents emitted in it.\n\n")
 		fs.PrintDefaults()
@@ -77,12 +90,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var stitchFn captureeval.StitchFunc
 	if *doStitch {
-		if stitch == nil {
-			fmt.Fprintln(stderr, "lineage-eval: --stitch: the lineage processor does not exist yet "+
-				"(a later issue adds it); run without --stitch to measure the unstitched capture")
+		switch m := lineageprocessor.Mode(*mode); {
+		case stitch != nil:
+			stitchFn = stitch
+		case m == lineageprocessor.ModeRewrite || m == lineageprocessor.ModeLink:
+			stitchFn = processorStitch(m)
+		default:
+			fmt.Fprintf(stderr, "lineage-eval: --mode must be %q or %q, got %q\n", lineageprocessor.ModeRewrite, lineageprocessor.ModeLink, *mode)
 			return 2
 		}
-		stitchFn = stitch
 	}
 	if *describe {
 		return runDescribe(dirs[0], stitchFn, *maxProblems, stdout, stderr)

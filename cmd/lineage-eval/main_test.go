@@ -84,19 +84,27 @@ func TestRunFlagsAfterDir(t *testing.T) {
 	}
 }
 
-func TestStitchNotAvailable(t *testing.T) {
-	code, stdout, stderr := runArgs(t, "--stitch", connected)
-	if code == 0 || stdout != "" {
-		t.Fatalf("exit %d, stdout %q", code, stdout)
+// --stitch runs the real lineage processor: an already connected capture stays connected.
+func TestStitchWithTheProcessor(t *testing.T) {
+	for _, mode := range []string{"rewrite", "link"} {
+		code, stdout, stderr := runArgs(t, "--stitch", "--mode", mode, connected)
+		if code != 0 {
+			t.Fatalf("%s: exit %d, stderr %q", mode, code, stderr)
+		}
+		doc, final := splitOutput(t, stdout)
+		if doc["stitched"] != true || final != "events=1 traces_per_event=1.00 precision=1.000 recall=1.000" {
+			t.Errorf("%s: stitched %v, final %q", mode, doc["stitched"], final)
+		}
 	}
-	if !strings.Contains(stderr, "the lineage processor does not exist yet") {
-		t.Errorf("stderr %q", stderr)
+	code, _, stderr := runArgs(t, "--stitch", "--mode", "merge", connected)
+	if code != 2 || !strings.Contains(stderr, `--mode must be "rewrite" or "link"`) {
+		t.Errorf("bad mode: exit %d, stderr %q", code, stderr)
 	}
 }
 
 func TestStitchHook(t *testing.T) {
 	calls := 0
-	stitch = func(td ptrace.Traces) ptrace.Traces { calls++; return td }
+	stitch = func(td ptrace.Traces) (ptrace.Traces, error) { calls++; return td, nil }
 	defer func() { stitch = nil }()
 	code, stdout, stderr := runArgs(t, "--stitch", connected)
 	if code != 0 || calls != 1 {
@@ -237,7 +245,6 @@ func TestDescribeUsageAndErrors(t *testing.T) {
 	}{
 		{[]string{"--describe"}, 2, "want exactly one capture directory"},
 		{[]string{"--describe", "--events", connected}, 2, "--events has no effect with --describe"},
-		{[]string{"--describe", "--stitch", connected}, 2, "the lineage processor does not exist yet"},
 		{[]string{"--describe", filepath.Join(t.TempDir(), "nope")}, 1, "spans.jsonl"},
 	} {
 		code, stdout, stderr := runArgs(t, tc.args...)
@@ -249,7 +256,7 @@ func TestDescribeUsageAndErrors(t *testing.T) {
 
 func TestDescribeStitchHook(t *testing.T) {
 	calls := 0
-	stitch = func(td ptrace.Traces) ptrace.Traces { calls++; return td }
+	stitch = func(td ptrace.Traces) (ptrace.Traces, error) { calls++; return td, nil }
 	defer func() { stitch = nil }()
 	code, stdout, stderr := runArgs(t, "--describe", "--stitch", connected)
 	if code != 0 || calls != 1 {

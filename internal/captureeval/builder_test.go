@@ -37,7 +37,10 @@ type tspan struct {
 	links   []tlink
 }
 
-type tlink struct{ trace, span string }
+type tlink struct {
+	trace, span string
+	reverse     bool // a lineage-processor reverse link (lineage.link_direction=child)
+}
 
 // oldRec returns record attributes under the old conventions (partition as a string).
 func oldRec(topic string, partition int, offset int64) map[string]any {
@@ -116,6 +119,9 @@ func tracesLine(t testing.TB, spans ...tspan) []byte {
 			sl := sp.Links().AppendEmpty()
 			sl.SetTraceID(traceID(l.trace))
 			sl.SetSpanID(spanID(l.span))
+			if l.reverse {
+				sl.Attributes().PutStr(attrLinkDirection, linkDirectionChild)
+			}
 		}
 	}
 	var m ptrace.JSONMarshaler

@@ -417,7 +417,12 @@ func describe(spans io.Reader, truth *Truth, truthData, manifest []byte, opts De
 			td.ResourceSpans().MoveAndAppendTo(all.ResourceSpans())
 		})
 		if err == nil {
-			d.addTraces(0, opts.Stitch(all))
+			var stitched ptrace.Traces
+			if stitched, err = opts.Stitch(all); err != nil {
+				err = fmt.Errorf("stitching: %w", err)
+			} else {
+				d.addTraces(0, stitched)
+			}
 		}
 	}
 	if err != nil {

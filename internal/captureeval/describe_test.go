@@ -172,7 +172,7 @@ func rootsCapture(t *testing.T) string {
 		// Connect sink: a batch linking to a present and a missing span, and an empty batch.
 		recordless("sink-1", "accounts process", "T8", "", kc1, ptrace.SpanKindConsumer,
 			AttrTopic, "accounts", AttrBatchCount, 2, AttrThreadName, "task-thread-approved-file-sink-0").
-			withLinks(tlink{"T1", "tx1"}, tlink{"T99", "gone"}),
+			withLinks(tlink{trace: "T1", span: "tx1"}, tlink{trace: "T99", span: "gone"}),
 		recordless("sink-empty", "unknown process", "T9", "", kc1, ptrace.SpanKindConsumer,
 			AttrBatchCount, 0, AttrThreadName, "task-thread-approved-file-sink-0"),
 		// A process span whose producer context was lost.
@@ -423,16 +423,16 @@ func TestDescribeLinksV143(t *testing.T) {
 	dir := writeCapture(t, newTruth(), []tspan{
 		v143("pr", "send orders", "T1", "", "shop", ptrace.SpanKindProducer, "orders", 0),
 		// Child of and linked to its producer (v1.43).
-		v143("pc", "process orders", "T1", "pr", "svc", ptrace.SpanKindConsumer, "orders", 0).withLinks(tlink{"T1", "pr"}),
+		v143("pc", "process orders", "T1", "pr", "svc", ptrace.SpanKindConsumer, "orders", 0).withLinks(tlink{trace: "T1", span: "pr"}),
 		// Producer context lost, link to a span the capture lacks.
-		v143("pc2", "process orders", "T2", "", "svc", ptrace.SpanKindConsumer, "orders", 1).withLinks(tlink{"T0", "gone"}),
+		v143("pc2", "process orders", "T2", "", "svc", ptrace.SpanKindConsumer, "orders", 1).withLinks(tlink{trace: "T0", span: "gone"}),
 		// Child of a receive span; child of a missing span.
 		recordless("rcv", "receive orders", "T3", "", "svc", ptrace.SpanKindConsumer, AttrTopic, "orders"),
 		v143("pc3", "process orders", "T3", "rcv", "svc", ptrace.SpanKindConsumer, "orders", 2),
 		v143("pc4", "process orders", "T4", "gone", "svc", ptrace.SpanKindConsumer, "orders", 3),
 		// A sink batch linking to a present producer and a missing span.
 		recordless("sink", "orders process", "T5", "", "sink", ptrace.SpanKindConsumer, AttrTopic, "orders", AttrBatchCount, 2).
-			withLinks(tlink{"T1", "pr"}, tlink{"T9", "nowhere"}),
+			withLinks(tlink{trace: "T1", span: "pr"}, tlink{trace: "T9", span: "nowhere"}),
 	})
 	d := describeDir(t, withoutTruth(t, dir), DescribeOptions{})
 	checkLinks(t, d, "svc", ProcessLinks{ProcessSpans: 4, WithLinks: 2, Links: 2, WithLinkToPresent: 1, LinksToPresent: 1,
@@ -630,7 +630,7 @@ func TestDescribeDirInputs(t *testing.T) {
 func TestDescribeStitch(t *testing.T) {
 	dir := rootsCapture(t)
 	calls := 0
-	unparent := func(td ptrace.Traces) ptrace.Traces {
+	unparent := func(td ptrace.Traces) (ptrace.Traces, error) {
 		calls++
 		rss := td.ResourceSpans()
 		for i := 0; i < rss.Len(); i++ {
@@ -642,7 +642,7 @@ func TestDescribeStitch(t *testing.T) {
 				}
 			}
 		}
-		return td
+		return td, nil
 	}
 	d := describeDir(t, dir, DescribeOptions{Stitch: unparent})
 	if calls != 1 || !d.Stitched {
@@ -744,9 +744,9 @@ func FuzzDescribe(f *testing.F) {
 	}
 	f.Add(spans, truth, manifest)
 	f.Add(tracesLine(f,
-		pub("p", "A", "", wp, "x-changelog", 0, 5).on(streamThread).withLinks(tlink{"A", "p"}),
+		pub("p", "A", "", wp, "x-changelog", 0, 5).on(streamThread).withLinks(tlink{trace: "A", span: "p"}),
 		proc("c", "A", "p", wp, "x-changelog", 0, 5).on(stateUpdater),
-		recordless("s", "unknown process", "S", "", kc1, ptrace.SpanKindConsumer, AttrBatchCount, 0).withLinks(tlink{"A", "p"})),
+		recordless("s", "unknown process", "S", "", kc1, ptrace.SpanKindConsumer, AttrBatchCount, 0).withLinks(tlink{trace: "A", span: "p"})),
 		[]byte(`{"records":[{"cluster":"dc1","topic":"x-changelog","partition":0,"offset":5,"key":1,"role":["r"]}]}`),
 		[]byte(`{"clusters":{"dc1":1},"services":{"a":{"jvm_switches":["-Dotel.x=1"]}}}`))
 	f.Add([]byte("null\n[1]\n{}\r\n\n{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"\"}]}]}]}"), []byte(nil), []byte("[]"))

@@ -23,7 +23,7 @@ const (
 
 // StitchFunc rewrites a capture's spans before they are measured (the lineage processor, once it
 // exists). It receives every span of the capture at once and may modify and return its argument.
-type StitchFunc func(ptrace.Traces) ptrace.Traces
+type StitchFunc func(ptrace.Traces) (ptrace.Traces, error)
 
 // Options tunes an evaluation.
 type Options struct {
@@ -88,7 +88,12 @@ func Evaluate(spans io.Reader, truth *Truth, opts Options) (*Report, error) {
 			td.ResourceSpans().MoveAndAppendTo(all.ResourceSpans())
 		})
 		if err == nil {
-			ev.addTraces(0, opts.Stitch(all))
+			var stitched ptrace.Traces
+			if stitched, err = opts.Stitch(all); err != nil {
+				err = fmt.Errorf("stitching: %w", err)
+			} else {
+				ev.addTraces(0, stitched)
+			}
 		}
 	}
 	if err != nil {
@@ -231,7 +236,13 @@ func (ev *evaluator) addSpan(s ptrace.Span, service string, serviceErr error, cl
 	if links := s.Links(); links.Len() > 0 {
 		info.links = make([]spanKey, 0, links.Len())
 		for l := 0; l < links.Len(); l++ {
-			info.links = append(info.links, spanKey{links.At(l).TraceID(), links.At(l).SpanID()})
+			lk := links.At(l)
+			// A reverse link (the lineage processor's link mode marks it) points at an effect,
+			// not a cause: it states no lineage edge of its own.
+			if dir, ok := lk.Attributes().Get(attrLinkDirection); ok && dir.Str() == linkDirectionChild {
+				continue
+			}
+			info.links = append(info.links, spanKey{lk.TraceID(), lk.SpanID()})
 		}
 	}
 	ev.byKey[info.key] = int32(len(ev.spans))

@@ -137,7 +137,7 @@ func TestFanInSecondaryParent(t *testing.T) {
 		tb.record("dc1", "withdrawals-approved", 0, 0, primary("streams", tx), secondary("streams", acct))
 		out := producer("p-out", "TX", "c-tx", wp, "withdrawals-approved", 0, 0)
 		if link {
-			out = out.withLinks(tlink{"ACCT", "p-acct"})
+			out = out.withLinks(tlink{trace: "ACCT", span: "p-acct"})
 		}
 		return writeCapture(t, tb,
 			[]tspan{producer("p-acct", "ACCT", "", tp, "accounts", 0, 0), producer("p-tx", "TX", "", tp, "transactions", 0, 0)},
@@ -250,7 +250,7 @@ func TestMirroredClusterHop(t *testing.T) {
 // source record, which makes the cluster edge observable.
 func TestStitchHook(t *testing.T) {
 	var calls, spansSeen int
-	stitch := func(td ptrace.Traces) ptrace.Traces {
+	stitch := func(td ptrace.Traces) (ptrace.Traces, error) {
 		calls++
 		spansSeen = td.SpanCount()
 		rss := td.ResourceSpans()
@@ -267,7 +267,7 @@ func TestStitchHook(t *testing.T) {
 				}
 			}
 		}
-		return td
+		return td, nil
 	}
 	rep := evaluate(t, mirrorCapture(t), Options{Stitch: stitch})
 	checkInt(t, "stitch calls", calls, 1)
@@ -293,7 +293,7 @@ func TestConnectSinkLinks(t *testing.T) {
 	tb.record("dc1", "withdrawals-approved", 0, 1, primary("streams", tx2))
 	sink := tspan{name: "sink-put", trace: "S", service: kc1, cluster: "dc1", kind: ptrace.SpanKindConsumer,
 		attrs: map[string]any{AttrTopic: "withdrawals-approved", "messaging.batch.message_count": int64(3)},
-		links: []tlink{{"T1", "p-out1"}, {"T2", "p-out2"}, {"GONE", "never-exported"}}}
+		links: []tlink{{trace: "T1", span: "p-out1"}, {trace: "T2", span: "p-out2"}, {trace: "GONE", span: "never-exported"}}}
 	dir := writeCapture(t, tb,
 		[]tspan{producer("p1", "T1", "", tp, "transactions", 0, 1), producer("p2", "T2", "", tp, "transactions", 0, 2)},
 		[]tspan{
@@ -371,13 +371,13 @@ func TestV143Attributes(t *testing.T) {
 	dir := writeCapture(t, tb,
 		[]tspan{newSpan("send", "A", "", tp, ptrace.SpanKindProducer, "transactions", 1, 10)},
 		[]tspan{
-			newSpan("process", "A", "send", wp, ptrace.SpanKindConsumer, "transactions", 1, 10, tlink{"A", "send"}),
+			newSpan("process", "A", "send", wp, ptrace.SpanKindConsumer, "transactions", 1, 10, tlink{trace: "A", span: "send"}),
 			newSpan("send-out", "A", "process", wp, ptrace.SpanKindProducer, "withdrawals-approved", 2, 20),
 		},
 		[]tspan{
 			{name: "receive", trace: "R", service: oc, cluster: "dc1", kind: ptrace.SpanKindConsumer,
 				attrs: map[string]any{AttrTopic: "withdrawals-approved", "messaging.batch.message_count": int64(1)}},
-			newSpan("process-out", "R", "receive", oc, ptrace.SpanKindConsumer, "withdrawals-approved", 2, 20, tlink{"A", "send-out"}),
+			newSpan("process-out", "R", "receive", oc, ptrace.SpanKindConsumer, "withdrawals-approved", 2, 20, tlink{trace: "A", span: "send-out"}),
 		},
 	)
 	rep := evaluate(t, dir, Options{})
@@ -651,4 +651,28 @@ func TestRestoreHopsAreOptional(t *testing.T) {
 	// observed: hop tx, restore hop cl0, derived tx→cl0, tx→cl1; truth (required): hop tx, tx→cl0, tx→cl1.
 	checkAll(t, rep, edgeCounts{4, 4, 3, 3})
 	checkFinal(t, rep, "events=1 traces_per_event=1.00 precision=1.000 recall=1.000")
+}
+
+// The lineage processor's link mode adds a reverse link on the cause pointing at its effect; it
+// states no lineage edge, so it must neither count as observed nor lower precision.
+func TestReverseLinksAreIgnored(t *testing.T) {
+	tb := newTruth().
+		consumer("dc1", "transactions", wp, "streams").
+		consumer("dc1", "balance-updates", oc, "consumer")
+	tx := tb.origin("dc1", "transactions", 0, 1, "tx-1")
+	tb.record("dc1", "balance-updates", 0, 0, primary("streams", tx))
+	dir := writeCapture(t, tb,
+		[]tspan{producer("p-tx", "A", "", tp, "transactions", 0, 1)},
+		[]tspan{
+			consumer("c-tx", "A", "p-tx", wp, "transactions", 0, 1).
+				withLinks(tlink{trace: "FLUSH", span: "p-bal", reverse: true}),
+			producer("p-bal", "FLUSH", "", wp, "balance-updates", 0, 0).
+				withLinks(tlink{trace: "A", span: "c-tx"}),
+		},
+		[]tspan{consumer("c-bal", "FLUSH", "p-bal", oc, "balance-updates", 0, 0)},
+	)
+	rep := evaluate(t, dir, Options{})
+	// observed: hops tx and bal, the forward link tx → bal; the reverse link adds nothing.
+	checkAll(t, rep, edgeCounts{3, 3, 3, 3})
+	checkFinal(t, rep, "events=1 traces_per_event=2.00 precision=1.000 recall=1.000")
 }

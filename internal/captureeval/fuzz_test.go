@@ -141,8 +141,8 @@ func FuzzReadTraces(f *testing.F) {
 	for _, l := range bytes.Split(spans, []byte("\n")) {
 		f.Add(l)
 	}
-	f.Add(tracesLine(f, producer("p", "A", "", tp, "transactions", 0, 5).withLinks(tlink{"A", "p"}),
-		tspan{name: "s", trace: "S", service: kc1, kind: ptrace.SpanKindConsumer, attrs: map[string]any{AttrTopic: "x"}, links: []tlink{{"A", "p"}}}))
+	f.Add(tracesLine(f, producer("p", "A", "", tp, "transactions", 0, 5).withLinks(tlink{trace: "A", span: "p"}),
+		tspan{name: "s", trace: "S", service: kc1, kind: ptrace.SpanKindConsumer, attrs: map[string]any{AttrTopic: "x"}, links: []tlink{{trace: "A", span: "p"}}}))
 	f.Add([]byte("null\n[1]\n{}\r\n\n{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"\"}]}]}]}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var problems Problems

@@ -25,6 +25,11 @@ const (
 
 	ResAttrServiceName = "service.name"
 	ResAttrClusterName = "kafka.cluster.name"
+
+	// attrLinkDirection = linkDirectionChild marks the lineage processor's reverse links (link
+	// mode): they point from a cause to its effect.
+	attrLinkDirection  = "lineage.link_direction"
+	linkDirectionChild = "child"
 )
 
 var (

@@ -1,0 +1,91 @@
+package lineageprocessor // import "github.com/eventlineage/lineage/processor/lineageprocessor"
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/confmap"
+)
+
+// Mode selects how a recovered parent is written into the telemetry.
+type Mode string
+
+const (
+	// ModeRewrite re-parents the span: it takes the parent's (final) trace id and span id, and every
+	// span of its old trace follows it into the new trace.
+	ModeRewrite Mode = "rewrite"
+	// ModeLink leaves all ids untouched and records the recovered edge as span links.
+	ModeLink Mode = "link"
+)
+
+// Config configures the lineage processor.
+type Config struct {
+	// Mode is "rewrite" (default) or "link".
+	Mode Mode `mapstructure:"mode"`
+
+	// DecisionWait is the longest time a trace (or a span waiting for its same-coordinate producer)
+	// is held while its parent is undecided. Afterwards it is released unstitched. The default
+	// covers Kafka Streams' default 30 s commit interval, the agent's 5 s export delay and a margin.
+	DecisionWait time.Duration `mapstructure:"decision_wait"`
+
+	// MaxBufferedSpans bounds the number of held spans. When it is reached the oldest held traces
+	// are released unstitched.
+	MaxBufferedSpans int `mapstructure:"max_buffered_spans"`
+
+	// MaxBufferedBytes bounds the estimated size of the held spans (same eviction as above).
+	MaxBufferedBytes int64 `mapstructure:"max_buffered_bytes"`
+
+	// MappingTTL is how long a decided trace (and, in rewrite mode, the trace it was merged into)
+	// is remembered, so that its late spans pass at once and are rewritten the same way.
+	MappingTTL time.Duration `mapstructure:"mapping_ttl"`
+
+	// MaxMappings bounds the number of remembered decisions; the oldest are forgotten first. It
+	// also bounds the coordinate index.
+	MaxMappings int `mapstructure:"max_mappings"`
+
+	// IndexTTL is how long a producer or process span stays in the record coordinate index.
+	IndexTTL time.Duration `mapstructure:"index_ttl"`
+
+	// ClusterAttribute is the resource attribute naming the Kafka cluster, used for a span's
+	// record coordinate when the span lacks messaging.kafka.cluster.id.
+	ClusterAttribute string `mapstructure:"cluster_attribute"`
+}
+
+var _ confmap.Validator = (*Config)(nil)
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Mode {
+	case ModeRewrite, ModeLink:
+	default:
+		errs = append(errs, fmt.Errorf("mode: must be %q or %q, got %q", ModeRewrite, ModeLink, c.Mode))
+	}
+	if c.DecisionWait <= 0 {
+		errs = append(errs, fmt.Errorf("decision_wait: must be positive, got %s", c.DecisionWait))
+	}
+	if c.MaxBufferedSpans <= 0 {
+		errs = append(errs, fmt.Errorf("max_buffered_spans: must be positive, got %d", c.MaxBufferedSpans))
+	}
+	if c.MaxBufferedBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_buffered_bytes: must be positive, got %d", c.MaxBufferedBytes))
+	}
+	if c.MappingTTL <= 0 {
+		errs = append(errs, fmt.Errorf("mapping_ttl: must be positive, got %s", c.MappingTTL))
+	} else if c.DecisionWait > 0 && c.MappingTTL < c.DecisionWait {
+		errs = append(errs, fmt.Errorf("mapping_ttl: must be at least decision_wait (%s), got %s", c.DecisionWait, c.MappingTTL))
+	}
+	if c.MaxMappings <= 0 {
+		errs = append(errs, fmt.Errorf("max_mappings: must be positive, got %d", c.MaxMappings))
+	}
+	if c.IndexTTL <= 0 {
+		errs = append(errs, fmt.Errorf("index_ttl: must be positive, got %s", c.IndexTTL))
+	} else if c.DecisionWait > 0 && c.IndexTTL < c.DecisionWait {
+		errs = append(errs, fmt.Errorf("index_ttl: must be at least decision_wait (%s), got %s", c.DecisionWait, c.IndexTTL))
+	}
+	if c.ClusterAttribute == "" {
+		errs = append(errs, errors.New("cluster_attribute: must not be empty"))
+	}
+	return errors.Join(errs...)
+}

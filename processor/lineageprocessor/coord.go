@@ -1,0 +1,205 @@
+package lineageprocessor // import "github.com/eventlineage/lineage/processor/lineageprocessor"
+
+import (
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Attribute names read from the agent's spans.
+const (
+	attrDestination  = "messaging.destination.name"
+	attrPartition    = "messaging.destination.partition.id"
+	attrOffsetOld    = "messaging.kafka.message.offset"
+	attrOffsetV143   = "messaging.kafka.offset"
+	attrClusterID    = "messaging.kafka.cluster.id"
+	attrThreadName   = "thread.name"
+	attrServiceName  = "service.name"
+	streamThreadPart = "-StreamThread-"
+	taskThreadPrefix = "task-thread-"
+)
+
+// Attribute names written by the processor.
+const (
+	attrRule               = "lineage.rule"
+	attrOriginalTraceID    = "lineage.original_trace_id"
+	attrOriginalParentSpan = "lineage.original_parent_span_id"
+	// attrLinkDirection marks a reverse link (on a parent span, pointing at its recovered child).
+	attrLinkDirection  = "lineage.link_direction"
+	linkDirectionChild = "child"
+)
+
+// coordinate names one Kafka record: (cluster, topic, partition, offset).
+type coordinate struct {
+	cluster   string
+	topic     string
+	partition int32
+	offset    int64
+}
+
+func (c coordinate) String() string {
+	return c.cluster + "/" + c.topic + "/" + strconv.FormatInt(int64(c.partition), 10) + "/" + strconv.FormatInt(c.offset, 10)
+}
+
+// parseCoordinate reads the record coordinate of a span. The cluster is the span's
+// messaging.kafka.cluster.id when present, else resourceCluster. ok is false when the span names
+// no single record (no topic, no partition, no offset, a negative offset as with acks=0, or values
+// of the wrong type).
+func parseCoordinate(attrs pcommon.Map, resourceCluster string) (coordinate, bool) {
+	var c coordinate
+	topic, ok := attrs.Get(attrDestination)
+	if !ok || topic.Type() != pcommon.ValueTypeStr || topic.Str() == "" {
+		return c, false
+	}
+	c.topic = topic.Str()
+	p, ok := attrs.Get(attrPartition)
+	if !ok {
+		return c, false
+	}
+	part, ok := intValue(p)
+	if !ok || part < 0 || part > 1<<31-1 {
+		return c, false
+	}
+	c.partition = int32(part)
+	o, ok := attrs.Get(attrOffsetOld)
+	if !ok {
+		o, ok = attrs.Get(attrOffsetV143)
+	}
+	if !ok {
+		return c, false
+	}
+	off, ok := intValue(o)
+	if !ok || off < 0 {
+		return c, false
+	}
+	c.offset = off
+	c.cluster = resourceCluster
+	if id, ok := attrs.Get(attrClusterID); ok && id.Type() == pcommon.ValueTypeStr && id.Str() != "" {
+		c.cluster = id.Str()
+	}
+	return c, true
+}
+
+// intValue accepts an int attribute or a string holding a base-10 integer.
+func intValue(v pcommon.Value) (int64, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int(), true
+	case pcommon.ValueTypeStr:
+		n, err := strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64)
+		return n, err == nil
+	default:
+		return 0, false
+	}
+}
+
+// spanInfo is what the rules need to know about one span, read once at arrival.
+type spanInfo struct {
+	traceID  pcommon.TraceID
+	spanID   pcommon.SpanID
+	parentID pcommon.SpanID // the ORIGINAL parent, as received
+	kind     ptrace.SpanKind
+	service  string
+	thread   string
+	coord    coordinate
+	hasCoord bool
+}
+
+func (s *spanInfo) isRoot() bool { return s.parentID.IsEmpty() }
+
+func (s *spanInfo) key() spanKey { return spanKey{s.traceID, s.spanID} }
+
+type spanKey struct {
+	trace pcommon.TraceID
+	span  pcommon.SpanID
+}
+
+func readSpanInfo(span ptrace.Span, service, resourceCluster string) spanInfo {
+	info := spanInfo{
+		traceID:  span.TraceID(),
+		spanID:   span.SpanID(),
+		parentID: span.ParentSpanID(),
+		kind:     span.Kind(),
+		service:  service,
+	}
+	attrs := span.Attributes()
+	if t, ok := attrs.Get(attrThreadName); ok && t.Type() == pcommon.ValueTypeStr {
+		info.thread = t.Str()
+	}
+	if info.kind == ptrace.SpanKindProducer || info.kind == ptrace.SpanKindConsumer {
+		info.coord, info.hasCoord = parseCoordinate(attrs, resourceCluster)
+	}
+	return info
+}
+
+func isStreamThread(thread string) bool { return strings.Contains(thread, streamThreadPart) }
+
+func isTaskThread(thread string) bool { return strings.HasPrefix(thread, taskThreadPrefix) }
+
+// isBreakPoint reports whether a ROOT span is one where the agent is known to lose the parent:
+// a producer send on a Kafka Streams thread (cache flush, punctuator) or a Connect task thread
+// (source task, MirrorMaker 2 target send), or a consumer span of a known record (lost producer
+// context).
+func isBreakPoint(s *spanInfo) bool {
+	if !s.isRoot() {
+		return false
+	}
+	switch s.kind {
+	case ptrace.SpanKindProducer:
+		return isStreamThread(s.thread) || isTaskThread(s.thread)
+	case ptrace.SpanKindConsumer:
+		return s.hasCoord
+	}
+	return false
+}
+
+func stringAttr(m pcommon.Map, key string) string {
+	if v, ok := m.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
+}
+
+// estimateSpanSize estimates the in-memory size of a held span in bytes.
+func estimateSpanSize(span ptrace.Span) int64 {
+	size := int64(256 + len(span.Name()))
+	size += mapSize(span.Attributes())
+	for i := 0; i < span.Events().Len(); i++ {
+		e := span.Events().At(i)
+		size += 64 + int64(len(e.Name())) + mapSize(e.Attributes())
+	}
+	for i := 0; i < span.Links().Len(); i++ {
+		size += 96 + mapSize(span.Links().At(i).Attributes())
+	}
+	return size
+}
+
+func mapSize(m pcommon.Map) int64 {
+	var size int64
+	m.Range(func(k string, v pcommon.Value) bool {
+		size += 48 + int64(len(k)) + valueSize(v)
+		return true
+	})
+	return size
+}
+
+func valueSize(v pcommon.Value) int64 {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return int64(len(v.Str()))
+	case pcommon.ValueTypeBytes:
+		return int64(v.Bytes().Len())
+	case pcommon.ValueTypeSlice:
+		var n int64
+		for i := 0; i < v.Slice().Len(); i++ {
+			n += 24 + valueSize(v.Slice().At(i))
+		}
+		return n
+	case pcommon.ValueTypeMap:
+		return mapSize(v.Map())
+	default:
+		return 8
+	}
+}

@@ -1,0 +1,57 @@
+package lineageprocessor // import "github.com/eventlineage/lineage/processor/lineageprocessor"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/processor"
+)
+
+const (
+	typeStr   = "lineage"
+	stability = component.StabilityLevelDevelopment
+
+	// DefaultMode is the default Config.Mode.
+	DefaultMode = ModeRewrite
+	// DefaultDecisionWait: Streams' 30 s commit interval + the agent's 5 s export delay + margin.
+	DefaultDecisionWait = 40 * time.Second
+	// DefaultMaxBufferedSpans is the default Config.MaxBufferedSpans.
+	DefaultMaxBufferedSpans = 100_000
+	// DefaultMaxBufferedBytes is the default Config.MaxBufferedBytes (128 MiB).
+	DefaultMaxBufferedBytes = 128 << 20
+	// DefaultMappingTTL is the default Config.MappingTTL.
+	DefaultMappingTTL = 10 * time.Minute
+	// DefaultMaxMappings is the default Config.MaxMappings.
+	DefaultMaxMappings = 1_000_000
+	// DefaultIndexTTL is the default Config.IndexTTL.
+	DefaultIndexTTL = 5 * time.Minute
+	// DefaultClusterAttribute is the default Config.ClusterAttribute.
+	DefaultClusterAttribute = "kafka.cluster.name"
+)
+
+var componentType = component.MustNewType(typeStr)
+
+// NewFactory returns the factory of the lineage processor.
+func NewFactory() processor.Factory {
+	return processor.NewFactory(componentType, createDefaultConfig,
+		processor.WithTraces(createTraces, stability))
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		Mode:             DefaultMode,
+		DecisionWait:     DefaultDecisionWait,
+		MaxBufferedSpans: DefaultMaxBufferedSpans,
+		MaxBufferedBytes: DefaultMaxBufferedBytes,
+		MappingTTL:       DefaultMappingTTL,
+		MaxMappings:      DefaultMaxMappings,
+		IndexTTL:         DefaultIndexTTL,
+		ClusterAttribute: DefaultClusterAttribute,
+	}
+}
+
+func createTraces(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	return newLineageProcessor(set, cfg.(*Config), next, realClock{})
+}

@@ -1,0 +1,801 @@
+package lineageprocessor // import "github.com/eventlineage/lineage/processor/lineageprocessor"
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.uber.org/zap"
+)
+
+// clock is the processor's only source of time, injectable for tests.
+type clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+const (
+	maxTickInterval  = time.Second
+	warnEvery        = 10 * time.Second
+	maxMappingChain  = 64
+	unitKindTrace    = 0
+	unitKindSpan     = 1
+	statePending     = 0 // trace unit: waiting for the root span
+	stateRule        = 1 // waiting for a rule to find the parent of head
+	stateParent      = 2 // rewrite mode: parent found, waiting for the parent's unit to be decided
+	stateReleasedAll = 3
+)
+
+// resHandle / scopeHandle own a copy of the resource / scope of held spans.
+type resHandle struct {
+	rs ptrace.ResourceSpans // resource + schema URL only, never spans
+}
+
+type scopeHandle struct {
+	res *resHandle
+	ss  ptrace.ScopeSpans // scope + schema URL only
+}
+
+// entry is one held span, owned by the processor.
+type entry struct {
+	span  ptrace.Span
+	scope *scopeHandle
+	info  spanInfo
+	size  int64
+	unit  *unit
+}
+
+// unit is a group of held spans that is released together: all held spans of one trace
+// (kind trace), or a consumer span waiting for its same-coordinate producer span plus the
+// descendants that arrived while it was held (kind span).
+type unit struct {
+	kind       int
+	state      int
+	traceID    pcommon.TraceID // original trace id
+	head       *entry          // the span whose parent is being decided (trace root, or the consumer span)
+	entries    []*entry
+	deadline   time.Time
+	parent     *spanInfo // the recovered parent (rewrite mode, stateParent)
+	rule       string
+	seq        uint64
+	wakeKeys   []wakeKey
+	waitingOn  *unit
+	dependents []*unit
+	released   bool
+}
+
+type lineageProcessor struct {
+	cfg    *Config
+	logger *zap.Logger
+	next   consumer.Traces
+	clock  clock
+	rules  []Rule
+	tel    *telemetry
+
+	mu         sync.Mutex
+	traces     map[pcommon.TraceID]*unit // held trace units
+	held       map[spanKey]*entry
+	units      []*unit              // creation order; released units are skipped lazily
+	fresh      []*unit              // units that entered stateRule since the last resolve pass
+	waiters    map[wakeKey][]*unit  // units in stateRule by the index keys that may decide them
+	touched    map[wakeKey]struct{} // index keys added since the last resolve pass
+	seq        uint64
+	decided    *expiringMap[pcommon.TraceID, pcommon.TraceID] // trace -> trace it was merged into (itself when unchanged)
+	spanRemap  *expiringMap[spanKey, pcommon.TraceID]         // moved spans (rewrite mode) -> their new trace
+	emitted    *expiringMap[pcommon.TraceID, struct{}]        // undecided traces some of whose spans were passed on
+	index      *coordIndex
+	heldSpans  int
+	heldBytes  int64
+	released   []*entry
+	lastWarn   time.Time
+	suppressed int
+	stats      stats
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     sync.WaitGroup
+}
+
+// stats mirrors the counters for tests and logs.
+type stats struct {
+	spansIn, spansOut, lateRewritten, evicted, flushed int64
+	expiredTraces, expiredSpans, linkFallbacks         int64
+	edges                                              map[string]int64
+}
+
+var _ processor.Traces = (*lineageProcessor)(nil)
+
+func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Traces, clk clock) (*lineageProcessor, error) {
+	tel, err := newTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &lineageProcessor{
+		cfg:       cfg,
+		logger:    set.Logger,
+		next:      next,
+		clock:     clk,
+		rules:     defaultRules(),
+		tel:       tel,
+		traces:    map[pcommon.TraceID]*unit{},
+		held:      map[spanKey]*entry{},
+		decided:   newExpiringMap[pcommon.TraceID, pcommon.TraceID](cfg.MappingTTL, cfg.MaxMappings),
+		spanRemap: newExpiringMap[spanKey, pcommon.TraceID](cfg.MappingTTL, cfg.MaxMappings),
+		emitted:   newExpiringMap[pcommon.TraceID, struct{}](cfg.MappingTTL, cfg.MaxMappings),
+		index:     newCoordIndex(cfg.IndexTTL, cfg.MaxMappings),
+		stats:     stats{edges: map[string]int64{}},
+		waiters:   map[wakeKey][]*unit{},
+		touched:   map[wakeKey]struct{}{},
+		stop:      make(chan struct{}),
+	}, nil
+}
+
+func (p *lineageProcessor) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+func (p *lineageProcessor) Start(context.Context, component.Host) error {
+	interval := max(min(p.cfg.DecisionWait/4, maxTickInterval), time.Millisecond)
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.tick(context.Background())
+			}
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops the ticker and releases everything still held, unstitched.
+func (p *lineageProcessor) Shutdown(ctx context.Context) error {
+	p.stopOnce.Do(func() { close(p.stop) })
+	p.done.Wait()
+	p.mu.Lock()
+	n := p.heldSpans
+	for _, u := range p.units {
+		if !u.released {
+			p.forceRelease(u)
+		}
+	}
+	p.units = nil
+	p.stats.flushed += int64(n)
+	p.tel.flushedSpans.Add(ctx, int64(n))
+	out := p.takeReleased()
+	p.mu.Unlock()
+	var err error
+	if out.SpanCount() > 0 {
+		err = p.next.ConsumeTraces(ctx, out)
+	}
+	if n > 0 {
+		p.logger.Info("Released held spans unstitched at shutdown", zap.Int("spans", n))
+	}
+	return errors.Join(err, p.tel.shutdown())
+}
+
+// tick releases what has expired and forgets old mappings and index entries.
+func (p *lineageProcessor) tick(ctx context.Context) {
+	p.mu.Lock()
+	now := p.clock.Now()
+	p.resolveWaiting(now)
+	p.expire(ctx, now)
+	p.decided.expire(now)
+	p.spanRemap.expire(now)
+	p.emitted.expire(now)
+	p.index.expire(now)
+	out := p.takeReleased()
+	p.mu.Unlock()
+	if out.SpanCount() > 0 {
+		if err := p.next.ConsumeTraces(ctx, out); err != nil {
+			p.logger.Error("Failed to pass on released spans", zap.Error(err), zap.Int("spans", out.SpanCount()))
+		}
+	}
+}
+
+func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	n := td.SpanCount()
+	p.tel.spansReceived.Add(ctx, int64(n))
+	p.mu.Lock()
+	p.stats.spansIn += int64(n)
+	now := p.clock.Now()
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		service := stringAttr(rs.Resource().Attributes(), attrServiceName)
+		cluster := stringAttr(rs.Resource().Attributes(), p.cfg.ClusterAttribute)
+		var rh *resHandle
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			var sh *scopeHandle
+			handle := func() *scopeHandle {
+				if sh == nil {
+					if rh == nil {
+						rh = &resHandle{rs: ptrace.NewResourceSpans()}
+						rs.Resource().CopyTo(rh.rs.Resource())
+						rh.rs.SetSchemaUrl(rs.SchemaUrl())
+					}
+					sh = &scopeHandle{res: rh, ss: ptrace.NewScopeSpans()}
+					ss.Scope().CopyTo(sh.ss.Scope())
+					sh.ss.SetSchemaUrl(ss.SchemaUrl())
+				}
+				return sh
+			}
+			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
+				info := readSpanInfo(span, service, cluster)
+				p.index.observe(&info, now, p.touch)
+				return p.ingest(span, &info, now, handle)
+			})
+		}
+		sss.RemoveIf(func(ss ptrace.ScopeSpans) bool { return ss.Spans().Len() == 0 })
+	}
+	rss.RemoveIf(func(rs ptrace.ResourceSpans) bool { return rs.ScopeSpans().Len() == 0 })
+	passed := td.SpanCount()
+	p.stats.spansOut += int64(passed)
+	p.tel.spansSent.Add(ctx, int64(passed))
+	p.resolveWaiting(now)
+	p.enforceBounds(ctx, now)
+	released := p.takeReleased()
+	p.mu.Unlock()
+
+	released.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	if td.SpanCount() == 0 {
+		return nil
+	}
+	return p.next.ConsumeTraces(ctx, td)
+}
+
+// ingest decides what to do with one arriving span. It returns true when the span is held (then
+// it has been copied and may be removed from the batch).
+func (p *lineageProcessor) ingest(span ptrace.Span, info *spanInfo, now time.Time, handle func() *scopeHandle) bool {
+	rewrite := p.cfg.Mode == ModeRewrite
+	hold := func(u *unit) *entry {
+		e := &entry{span: ptrace.NewSpan(), scope: handle(), info: *info, size: estimateSpanSize(span), unit: u}
+		span.CopyTo(e.span)
+		u.entries = append(u.entries, e)
+		p.held[info.key()] = e
+		p.heldSpans++
+		p.heldBytes += e.size
+		return e
+	}
+
+	// A descendant of a span that was moved to another trace follows it.
+	if rewrite && !info.isRoot() {
+		if t, ok := p.spanRemap.get(spanKey{info.traceID, info.parentID}, now); ok {
+			p.moveSpan(span, t)
+			p.spanRemap.set(info.key(), t, now)
+			p.countLate()
+			return false
+		}
+	}
+	// A descendant of a held consumer span waits with it.
+	if !info.isRoot() {
+		if pe := p.held[spanKey{info.traceID, info.parentID}]; pe != nil && pe.unit.kind == unitKindSpan && !pe.unit.released {
+			hold(pe.unit)
+			return true
+		}
+	}
+	// A non-root span a rule applies to (a consumer span of a known record) is decided on its own.
+	if !info.isRoot() && p.applies(info) {
+		if _, _, st, _ := p.resolve(info); st != statusKeep {
+			u := p.newUnit(unitKindSpan, info.traceID, now)
+			u.head = hold(u)
+			u.state = stateRule
+			p.fresh = append(p.fresh, u)
+			return true
+		}
+	}
+	if u := p.traces[info.traceID]; u != nil {
+		e := hold(u)
+		if info.isRoot() {
+			p.onRoot(u, e, now)
+		}
+		return true
+	}
+	if target, ok := p.decided.get(info.traceID, now); ok {
+		if rewrite {
+			if f := p.final(target, now); f != info.traceID {
+				p.moveSpan(span, f)
+				p.countLate()
+			}
+		}
+		return false
+	}
+	if info.isRoot() && !isBreakPoint(info) {
+		p.decided.set(info.traceID, info.traceID, now)
+		return false
+	}
+	u := p.newUnit(unitKindTrace, info.traceID, now)
+	p.traces[info.traceID] = u
+	e := hold(u)
+	if info.isRoot() {
+		p.onRoot(u, e, now)
+	}
+	return true
+}
+
+func (p *lineageProcessor) countLate() {
+	p.stats.lateRewritten++
+	p.tel.lateRewritten.Add(context.Background(), 1)
+}
+
+func (p *lineageProcessor) newUnit(kind int, traceID pcommon.TraceID, now time.Time) *unit {
+	p.seq++
+	u := &unit{kind: kind, traceID: traceID, deadline: now.Add(p.cfg.DecisionWait), seq: p.seq}
+	p.units = append(p.units, u)
+	return u
+}
+
+func (p *lineageProcessor) onRoot(u *unit, e *entry, now time.Time) {
+	if u.head != nil { // a second root with the same ids: keep the first decision
+		return
+	}
+	u.head = e
+	if !isBreakPoint(&e.info) {
+		p.releaseUnstitched(u, now)
+		return
+	}
+	u.state = stateRule
+	if d := now.Add(p.cfg.DecisionWait); d.After(u.deadline) {
+		u.deadline = d
+	}
+	p.fresh = append(p.fresh, u)
+}
+
+func (p *lineageProcessor) applies(s *spanInfo) bool {
+	for _, r := range p.rules {
+		if r.Applies(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve asks the rules in order; the first that finds a parent or keeps the span wins. While
+// all wait, the union of their wake keys is returned.
+func (p *lineageProcessor) resolve(s *spanInfo) (*spanInfo, string, resolveStatus, []wakeKey) {
+	var wake []wakeKey
+	for _, r := range p.rules {
+		if !r.Applies(s) {
+			continue
+		}
+		parent, st, w := r.Resolve(p.index, s)
+		if st != statusWait {
+			return parent, r.Name(), st, nil
+		}
+		wake = append(wake, w...)
+	}
+	return nil, "", statusWait, wake
+}
+
+func (p *lineageProcessor) touch(k wakeKey) {
+	if _, ok := p.waiters[k]; ok {
+		p.touched[k] = struct{}{}
+	}
+}
+
+func (p *lineageProcessor) registerWake(u *unit, keys []wakeKey) {
+	for _, k := range keys {
+		if slices.Contains(u.wakeKeys, k) {
+			continue
+		}
+		u.wakeKeys = append(u.wakeKeys, k)
+		p.waiters[k] = append(p.waiters[k], u)
+	}
+}
+
+func (p *lineageProcessor) unregisterWake(u *unit) {
+	for _, k := range u.wakeKeys {
+		us := slices.DeleteFunc(p.waiters[k], func(v *unit) bool { return v == u })
+		if len(us) == 0 {
+			delete(p.waiters, k)
+		} else {
+			p.waiters[k] = us
+		}
+	}
+	u.wakeKeys = nil
+}
+
+// resolveWaiting retries every unit waiting for a rule, in creation order. All edges are found
+// first and applied afterwards, so that an edge whose parent is itself decided in the same pass
+// still sees that parent held (reverse links in link mode).
+func (p *lineageProcessor) resolveWaiting(now time.Time) {
+	type found struct {
+		u      *unit
+		parent *spanInfo
+		rule   string
+		st     resolveStatus
+	}
+	// candidates: the new units and the units woken by new index keys, in creation order
+	cands := p.fresh
+	p.fresh = nil
+	for k := range p.touched {
+		if us, ok := p.waiters[k]; ok {
+			cands = append(cands, us...)
+		}
+	}
+	clear(p.touched)
+	if len(cands) == 0 {
+		return
+	}
+	slices.SortFunc(cands, func(a, b *unit) int { return cmp.Compare(a.seq, b.seq) })
+	cands = slices.Compact(cands)
+	var decided []found
+	for _, u := range cands {
+		if u.released || u.state != stateRule {
+			continue
+		}
+		p.unregisterWake(u)
+		parent, rule, st, wake := p.resolve(&u.head.info)
+		if st == statusWait {
+			p.registerWake(u, wake)
+			continue
+		}
+		decided = append(decided, found{u, parent, rule, st})
+	}
+	for _, d := range decided {
+		if !d.u.released && d.st == statusFound {
+			p.applyEdge(d.u, d.parent, d.rule, now)
+		}
+	}
+	for _, d := range decided {
+		if !d.u.released && (d.st == statusKeep || p.cfg.Mode == ModeLink) {
+			p.releaseUnstitched(d.u, now)
+		}
+	}
+}
+
+// applyEdge writes a recovered edge head(u) -> parent. In rewrite mode it also releases u (or
+// makes it wait for its parent's unit); in link mode the caller releases u.
+func (p *lineageProcessor) applyEdge(u *unit, parent *spanInfo, rule string, now time.Time) {
+	if pe := p.held[parent.key()]; pe != nil && pe.unit == u {
+		// the parent is held with the span itself (it would become its own ancestor): leave it
+		if p.cfg.Mode == ModeRewrite {
+			p.releaseUnstitched(u, now)
+		}
+		return
+	}
+	p.stats.edges[rule]++
+	p.tel.edges.Add(context.Background(), 1, ruleAttr(rule))
+	head := u.head
+	head.span.Attributes().PutStr(attrRule, rule)
+	if p.cfg.Mode == ModeLink {
+		p.addLinks(head, parent, rule, true)
+		return // released by the caller once every edge of the pass is written
+	}
+	u.parent, u.rule = parent, rule
+	if pe := p.held[parent.key()]; pe != nil && pe.unit != u && !waitsOn(pe.unit, u) {
+		u.state = stateParent
+		u.waitingOn = pe.unit
+		pe.unit.dependents = append(pe.unit.dependents, u)
+		return
+	}
+	p.finishEdge(u, now)
+}
+
+// addLinks records the edge head -> parent as a link on head and, when reverse is set and the
+// parent span is still held, as a reverse link on the parent (marked lineage.link_direction=child).
+func (p *lineageProcessor) addLinks(head *entry, parent *spanInfo, rule string, reverse bool) {
+	l := head.span.Links().AppendEmpty()
+	l.SetTraceID(parent.traceID)
+	l.SetSpanID(parent.spanID)
+	l.Attributes().PutStr(attrRule, rule)
+	if !reverse {
+		return
+	}
+	if pe := p.held[parent.key()]; pe != nil {
+		rl := pe.span.Links().AppendEmpty()
+		rl.SetTraceID(head.info.traceID)
+		rl.SetSpanID(head.info.spanID)
+		rl.Attributes().PutStr(attrRule, rule)
+		rl.Attributes().PutStr(attrLinkDirection, linkDirectionChild)
+	}
+}
+
+// waitsOn reports whether v (transitively) waits for u.
+func waitsOn(v, u *unit) bool {
+	for i := 0; v != nil && i < maxMappingChain; i++ {
+		if v == u {
+			return true
+		}
+		v = v.waitingOn
+	}
+	return false
+}
+
+// finishEdge re-parents head(u) to u.parent in rewrite mode and releases u.
+func (p *lineageProcessor) finishEdge(u *unit, now time.Time) {
+	parent := u.parent
+	var f pcommon.TraceID
+	if pe := p.held[parent.key()]; pe != nil {
+		f = p.final(pe.span.TraceID(), now) // held spans still carry their original ids
+	} else if t, ok := p.spanRemap.get(parent.key(), now); ok {
+		f = t
+	} else {
+		f = p.final(parent.traceID, now)
+	}
+	head := u.head
+	// a span unit whose own trace has meanwhile been merged into f is re-parented in place
+	if u.kind == unitKindSpan && f != p.final(u.traceID, now) {
+		tu := p.traces[u.traceID]
+		if (tu == nil || tu.released) && p.traceEmitted(u.traceID, now) {
+			// The span sits in a trace whose other spans (possibly its own descendants) have been
+			// passed on already: moving it would tear that trace apart. Record the edge as links
+			// instead.
+			p.addLinks(head, parent, u.rule, false)
+			p.stats.linkFallbacks++
+			p.tel.linkFallbacks.Add(context.Background(), 1)
+			p.releaseUnstitched(u, now)
+			return
+		}
+		if tu != nil && !tu.released {
+			p.adoptDescendants(u, tu)
+		}
+	}
+	if orig := head.span.ParentSpanID(); !orig.IsEmpty() {
+		head.span.Attributes().PutStr(attrOriginalParentSpan, orig.String())
+	}
+	head.span.SetParentSpanID(parent.spanID)
+	if f != u.traceID {
+		for _, e := range u.entries {
+			p.moveSpan(e.span, f)
+			if u.kind == unitKindSpan {
+				p.spanRemap.set(e.info.key(), f, now)
+			}
+		}
+	}
+	if u.kind == unitKindTrace {
+		p.decided.set(u.traceID, f, now)
+	}
+	p.release(u, now)
+}
+
+// traceEmitted reports whether spans of trace t may have been passed on: the trace was decided,
+// or a span unit of it was released.
+func (p *lineageProcessor) traceEmitted(t pcommon.TraceID, now time.Time) bool {
+	if _, ok := p.decided.get(t, now); ok {
+		return true
+	}
+	_, ok := p.emitted.get(t, now)
+	return ok
+}
+
+// adoptDescendants moves the held descendants of u's spans from the trace unit tu into u, so
+// that they follow u into its new trace.
+func (p *lineageProcessor) adoptDescendants(u, tu *unit) {
+	ids := map[pcommon.SpanID]bool{}
+	for _, e := range u.entries {
+		ids[e.info.spanID] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		rest := tu.entries[:0]
+		for _, e := range tu.entries {
+			if !e.info.isRoot() && ids[e.info.parentID] {
+				ids[e.info.spanID] = true
+				e.unit = u
+				u.entries = append(u.entries, e)
+				changed = true
+				continue
+			}
+			rest = append(rest, e)
+		}
+		clear(tu.entries[len(rest):])
+		tu.entries = rest
+	}
+}
+
+// moveSpan rewrites the trace id of a span, keeping the original.
+func (p *lineageProcessor) moveSpan(span ptrace.Span, to pcommon.TraceID) {
+	if span.TraceID() == to {
+		return
+	}
+	if _, ok := span.Attributes().Get(attrOriginalTraceID); !ok {
+		span.Attributes().PutStr(attrOriginalTraceID, span.TraceID().String())
+	}
+	span.SetTraceID(to)
+}
+
+// final follows the remembered merges of a trace.
+func (p *lineageProcessor) final(t pcommon.TraceID, now time.Time) pcommon.TraceID {
+	for i := 0; i < maxMappingChain; i++ {
+		next, ok := p.decided.get(t, now)
+		if !ok || next == t {
+			return t
+		}
+		t = next
+	}
+	return t
+}
+
+// releaseUnstitched releases u without changing its parent. A trace unit becomes decided as
+// itself; a span unit whose trace is still held joins that trace's unit instead.
+func (p *lineageProcessor) releaseUnstitched(u *unit, now time.Time) {
+	if u.kind == unitKindSpan {
+		if tu := p.traces[u.traceID]; tu != nil && !tu.released {
+			for _, e := range u.entries {
+				e.unit = tu
+			}
+			tu.entries = append(tu.entries, u.entries...)
+			u.entries = nil
+			deps := u.dependents
+			u.dependents = nil
+			u.released = true
+			u.state = stateReleasedAll
+			p.unregisterWake(u)
+			// dependents now wait on the trace unit
+			for _, d := range deps {
+				if !d.released && d.waitingOn == u {
+					d.waitingOn = tu
+					tu.dependents = append(tu.dependents, d)
+				}
+			}
+			return
+		}
+		if p.cfg.Mode == ModeRewrite {
+			if f := p.final(u.traceID, now); f != u.traceID {
+				for _, e := range u.entries {
+					p.moveSpan(e.span, f)
+					p.spanRemap.set(e.info.key(), f, now)
+				}
+			}
+		}
+	} else if _, ok := p.decided.get(u.traceID, now); !ok {
+		p.decided.set(u.traceID, u.traceID, now)
+	}
+	p.release(u, now)
+}
+
+// forceRelease releases u at once (bounds, shutdown): a waiting edge is finished with what is
+// known, anything else goes out unstitched, never merged into another held unit.
+func (p *lineageProcessor) forceRelease(u *unit) {
+	now := p.clock.Now()
+	if u.state == stateParent && p.cfg.Mode == ModeRewrite {
+		p.finishEdge(u, now)
+		return
+	}
+	if u.kind == unitKindTrace {
+		if _, ok := p.decided.get(u.traceID, now); !ok {
+			p.decided.set(u.traceID, u.traceID, now)
+		}
+	}
+	p.release(u, now)
+}
+
+// release hands u's spans to the output and finishes the units waiting for it.
+func (p *lineageProcessor) release(u *unit, now time.Time) {
+	if u.released {
+		return
+	}
+	u.released = true
+	u.state = stateReleasedAll
+	p.unregisterWake(u)
+	if u.kind == unitKindSpan && len(u.entries) > 0 {
+		p.emitted.set(u.traceID, struct{}{}, now)
+	}
+	if u.kind == unitKindTrace && p.traces[u.traceID] == u {
+		delete(p.traces, u.traceID)
+	}
+	for _, e := range u.entries {
+		delete(p.held, e.info.key())
+		p.heldSpans--
+		p.heldBytes -= e.size
+		p.released = append(p.released, e)
+	}
+	u.entries = nil
+	deps := u.dependents
+	u.dependents = nil
+	for _, d := range deps {
+		if !d.released && d.state == stateParent && d.waitingOn == u {
+			p.finishEdge(d, now)
+		}
+	}
+}
+
+// expire releases the units whose decision_wait has run out.
+func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
+	live := p.units[:0]
+	for _, u := range p.units {
+		if u.released {
+			continue
+		}
+		if now.Before(u.deadline) {
+			live = append(live, u)
+			continue
+		}
+		switch u.state {
+		case stateParent:
+			p.finishEdge(u, now)
+		default:
+			if u.kind == unitKindTrace {
+				p.stats.expiredTraces++
+				p.tel.expired.Add(ctx, 1, attrUnitTrace)
+			} else {
+				p.stats.expiredSpans++
+				p.tel.expired.Add(ctx, 1, attrUnitSpan)
+			}
+			p.releaseUnstitched(u, now)
+		}
+	}
+	// units released as dependents are filtered on the next pass
+	p.units = live
+}
+
+// enforceBounds releases the oldest held units while a bound is exceeded.
+func (p *lineageProcessor) enforceBounds(ctx context.Context, now time.Time) {
+	if p.heldSpans <= p.cfg.MaxBufferedSpans && p.heldBytes <= p.cfg.MaxBufferedBytes {
+		return
+	}
+	var evicted int
+	i := 0
+	for ; i < len(p.units) && (p.heldSpans > p.cfg.MaxBufferedSpans || p.heldBytes > p.cfg.MaxBufferedBytes); i++ {
+		u := p.units[i]
+		if u.released {
+			continue
+		}
+		before := p.heldSpans
+		p.forceRelease(u)
+		evicted += before - p.heldSpans
+	}
+	p.units = p.units[i:]
+	p.stats.evicted += int64(evicted)
+	p.tel.evictedSpans.Add(ctx, int64(evicted))
+	if now.Sub(p.lastWarn) >= warnEvery {
+		p.logger.Warn("Lineage buffer full: released the oldest held spans unstitched",
+			zap.Int("evicted_spans", evicted), zap.Int("suppressed_warnings", p.suppressed),
+			zap.Int("max_buffered_spans", p.cfg.MaxBufferedSpans), zap.Int64("max_buffered_bytes", p.cfg.MaxBufferedBytes))
+		p.lastWarn = now
+		p.suppressed = 0
+	} else {
+		p.suppressed++
+	}
+}
+
+// takeReleased builds the output of the released entries, grouped by resource and scope.
+func (p *lineageProcessor) takeReleased() ptrace.Traces {
+	p.tel.heldSpans.Store(int64(p.heldSpans))
+	p.tel.heldBytes.Store(p.heldBytes)
+	out := ptrace.NewTraces()
+	if len(p.released) == 0 {
+		return out
+	}
+	rsOf := map[*resHandle]ptrace.ResourceSpans{}
+	ssOf := map[*scopeHandle]ptrace.ScopeSpans{}
+	for _, e := range p.released {
+		ss, ok := ssOf[e.scope]
+		if !ok {
+			rs, ok := rsOf[e.scope.res]
+			if !ok {
+				rs = out.ResourceSpans().AppendEmpty()
+				e.scope.res.rs.Resource().CopyTo(rs.Resource())
+				rs.SetSchemaUrl(e.scope.res.rs.SchemaUrl())
+				rsOf[e.scope.res] = rs
+			}
+			ss = rs.ScopeSpans().AppendEmpty()
+			e.scope.ss.Scope().CopyTo(ss.Scope())
+			ss.SetSchemaUrl(e.scope.ss.SchemaUrl())
+			ssOf[e.scope] = ss
+		}
+		e.span.MoveTo(ss.Spans().AppendEmpty())
+	}
+	p.stats.spansOut += int64(len(p.released))
+	p.tel.spansSent.Add(context.Background(), int64(len(p.released)))
+	clear(p.released)
+	p.released = p.released[:0]
+	return out
+}

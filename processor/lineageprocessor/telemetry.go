@@ -1,0 +1,86 @@
+package lineageprocessor // import "github.com/eventlineage/lineage/processor/lineageprocessor"
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+const (
+	scopeName = "github.com/eventlineage/lineage/processor/lineageprocessor"
+	metricPfx = "otelcol_processor_lineage_"
+)
+
+// telemetry holds the processor's internal metrics (created by hand: mdatagen is not available).
+type telemetry struct {
+	spansReceived  metric.Int64Counter
+	spansSent      metric.Int64Counter
+	edges          metric.Int64Counter
+	expired        metric.Int64Counter
+	evictedSpans   metric.Int64Counter
+	flushedSpans   metric.Int64Counter
+	lateRewritten  metric.Int64Counter
+	linkFallbacks  metric.Int64Counter
+	heldSpansGauge metric.Int64ObservableGauge
+	heldBytesGauge metric.Int64ObservableGauge
+	registration   metric.Registration
+
+	heldSpans atomic.Int64
+	heldBytes atomic.Int64
+}
+
+func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
+	m := set.MeterProvider.Meter(scopeName)
+	t := &telemetry{}
+	var errs, err error
+	counter := func(name, desc, unit string) metric.Int64Counter {
+		var c metric.Int64Counter
+		c, err = m.Int64Counter(metricPfx+name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = errors.Join(errs, err)
+		return c
+	}
+	t.spansReceived = counter("spans_received", "Spans received by the lineage processor.", "{span}")
+	t.spansSent = counter("spans_sent", "Spans passed on by the lineage processor (held ones included when released).", "{span}")
+	t.edges = counter("edges", "Parent edges recovered, by rule (attribute lineage.rule).", "{edge}")
+	t.expired = counter("expired_unstitched", "Held groups (a trace, or a consumer span waiting for its producer) released unstitched when decision_wait expired (attribute unit: trace|span).", "{group}")
+	t.evictedSpans = counter("evicted_spans", "Spans released early and unstitched because max_buffered_spans or max_buffered_bytes was reached.", "{span}")
+	t.flushedSpans = counter("shutdown_flushed_spans", "Spans still held at shutdown, released unstitched.", "{span}")
+	t.lateRewritten = counter("late_spans_rewritten", "Spans rewritten on arrival through a remembered rewrite (their trace was merged earlier).", "{span}")
+	t.linkFallbacks = counter("link_fallbacks", "Rewrite-mode edges written as links because the child span's trace had already been passed on (moving it would orphan its descendants).", "{edge}")
+	t.heldSpansGauge, err = m.Int64ObservableGauge(metricPfx+"held_spans", metric.WithDescription("Spans currently held."), metric.WithUnit("{span}"))
+	errs = errors.Join(errs, err)
+	t.heldBytesGauge, err = m.Int64ObservableGauge(metricPfx+"held_bytes", metric.WithDescription("Estimated size of the spans currently held."), metric.WithUnit("By"))
+	errs = errors.Join(errs, err)
+	if errs != nil {
+		return nil, errs
+	}
+	t.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(t.heldSpansGauge, t.heldSpans.Load())
+		o.ObserveInt64(t.heldBytesGauge, t.heldBytes.Load())
+		return nil
+	}, t.heldSpansGauge, t.heldBytesGauge)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+var (
+	attrUnitTrace = metric.WithAttributeSet(attribute.NewSet(attribute.String("unit", "trace")))
+	attrUnitSpan  = metric.WithAttributeSet(attribute.NewSet(attribute.String("unit", "span")))
+)
+
+func ruleAttr(rule string) metric.AddOption {
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String(attrRule, rule)))
+}
+
+func (t *telemetry) shutdown() error {
+	if t.registration != nil {
+		return t.registration.Unregister()
+	}
+	return nil
+}
