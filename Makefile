@@ -10,7 +10,7 @@ BIN          := bin/otelcol-lineage
 EVAL         := bin/lineage-eval
 # Scenarios and agent configurations the harness runs (see e2e/README.md).
 E2E_SCENARIOS ?= withdrawal multicluster
-E2E_CONFIGS   ?= a b c
+E2E_CONFIGS   ?= a b c d
 
 .PHONY: all build run test unit gotest javatest e2e generate check-generate lint fuzz docker clean
 

@@ -83,7 +83,7 @@ tail_log() { # FILE [LINES]
 }
 
 # OpenTelemetry Java agent switches for a service (see e2e/README.md).
-# agent_opts CONFIG(a|b|c) SERVICE CLUSTER [streams_or_connect(0|1)] -> prints one switch per line
+# agent_opts CONFIG(a|b|c|d) SERVICE CLUSTER [streams_or_connect(0|1)] -> prints one switch per line
 agent_opts() {
   local cfg="$1" svc="$2" dc="$3" forwarding="${4:-0}"
   local ep="${OTEL_ENDPOINT:-http://127.0.0.1:14318}"
@@ -95,7 +95,8 @@ agent_opts() {
     a) ;;
     b) [[ "$forwarding" == 1 ]] && echo "-Dotel.instrumentation.kafka.producer-propagation.enabled=false" ;;
     c) echo "-D${SEMCONV_PROPERTY:-otel.semconv-stability.preview}=messaging" ;;
-    *) die "unknown agent config '$cfg' (a|b|c)" ;;
+    d) echo "-Dotel.instrumentation.messaging.experimental.receive-telemetry.enabled=true" ;;
+    *) die "unknown agent config '$cfg' (a|b|c|d)" ;;
   esac
   return 0
 }

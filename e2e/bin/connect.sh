@@ -6,7 +6,7 @@
 #   connect.sh wait  REST_PORT CONNECTOR [TIMEOUT_S]       until the connector and all its tasks are RUNNING
 #   connect.sh status REST_PORT CONNECTOR
 # NAME is the cluster name (dc1, dc2): service.name kafka-connect-NAME, resource kafka.cluster.name=NAME.
-# Env: AGENT_CONFIG a|b|c (default a; see e2e/README.md), AGENT=0 runs without the agent,
+# Env: AGENT_CONFIG a|b|c|d (default a; see e2e/README.md), AGENT=0 runs without the agent,
 #      CONNECT_HEAP (default -Xmx512m -Xms256m), CONNECT_START_TIMEOUT (120 s), CONNECT_STOP_TIMEOUT (30 s).
 # The JVM switches used are written to e2e/.work/connect-NAME/jvm-switches.txt (one per line).
 set -euo pipefail
@@ -35,7 +35,9 @@ cmd_start() {
   read -r -a heap <<<"${CONNECT_HEAP:--Xmx512m -Xms256m}"
   if [[ "${AGENT:-1}" != 0 ]]; then
     [[ -f "$AGENT_JAR" ]] || die "$AGENT_JAR missing: run e2e/bin/fetch.sh"
-    mapfile -t switches < <(agent_opts "${AGENT_CONFIG:-a}" "kafka-connect-$name" "$name" 1)
+    local sw
+    sw="$(agent_opts "${AGENT_CONFIG:-a}" "kafka-connect-$name" "$name" 1)" || exit 1  # unknown config
+    mapfile -t switches <<<"$sw"
   fi
   printf '%s\n' "${switches[@]}" >"$dir/jvm-switches.txt"
   spawn "$pidfile" "$out" "$JAVA" "${heap[@]}" -XX:+UseG1GC -Djava.awt.headless=true "$marker" \

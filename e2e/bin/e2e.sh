@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Runs harness scenarios x agent configs and evaluates each capture with lineage-eval.
-#   e2e.sh [SCENARIOS] [CONFIGS]     e.g. e2e.sh withdrawal,multicluster a,b,c   (these are the defaults;
+#   e2e.sh [SCENARIOS] [CONFIGS]     e.g. e2e.sh withdrawal,multicluster a,b,c,d (these are the defaults;
 #                                    E2E_SCENARIOS / E2E_CONFIGS, comma- or space-separated, also work)
 # Captures go to E2E_OUT (default: a new temp dir), one directory per run: SCENARIO-CONFIG/,
 # with run-scenario's output in SCENARIO-CONFIG.log and lineage-eval's in SCENARIO-CONFIG.eval.
-# Env: E2E_OUT, E2E_SKIP_FETCH=1 (do not run fetch.sh), plus everything run-scenario.sh reads.
+# Env: E2E_OUT, E2E_SKIP_FETCH=1 (do not run fetch.sh), plus everything run-scenario.sh reads
+#      (e.g. RESTART_STREAMS=1: every run restarts the Streams app with restoration, then a second burst).
 # Exit status: non-zero if any run or evaluation failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 SCENARIOS="${1:-${E2E_SCENARIOS:-withdrawal,multicluster}}"
-CONFIGS="${2:-${E2E_CONFIGS:-a,b,c}}"
+CONFIGS="${2:-${E2E_CONFIGS:-a,b,c,d}}"
 OUT="${E2E_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/lineage-e2e.XXXXXX")}"
 mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 

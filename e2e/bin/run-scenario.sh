@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs one harness scenario end to end against real Kafka with the stock OpenTelemetry Java agent and
 # leaves a capture directory (docs/capture-format.md):
-#   run-scenario.sh SCENARIO(withdrawal|multicluster) CONFIG(a|b|c) OUTDIR
+#   run-scenario.sh SCENARIO(withdrawal|multicluster) CONFIG(a|b|c|d) OUTDIR
 #     OUTDIR/spans.jsonl, logs.jsonl   what the agents sent (collector file exporter)
 #     OUTDIR/truth.json                the TruthRecorder's ground truth
-#     OUTDIR/manifest.json             scenario, config, versions, JVM switches, commit interval, times
+#     OUTDIR/manifest.json             scenario, config, versions, JVM switches, commit interval, restart, times
 # Everything it starts is stopped on exit, also on failure or Ctrl-C.
 # Env (all optional):
 #   EVENTS=40 ACCOUNTS=8 INTERVAL_MS=250 SEED=   workload of lineage.demo.TransactionProducer
@@ -16,25 +16,31 @@
 #   COLLECTOR_BIN=bin/otelcol-lineage  COLLECTOR_CONFIG=e2e/config/collector.yaml
 #   RUN_DIR=e2e/.work/runs/SCENARIO-CONFIG   logs of every process, Streams state, status files
 #   SEMCONV_PROPERTY=otel.semconv-stability.preview   the property config c sets to "messaging"
+#   RESTART_STREAMS=0     1: once the first burst has settled, stop the Streams app (clean close), delete its
+#                         state dir, start it again (restoration from the changelogs), wait until it is
+#                         RUNNING and its group Stable, then a second producer burst (event ids EVENTS+1..)
+#   RESTART_TIMEOUT_S=300 bound of the wait for the restarted Streams app
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-[[ $# -eq 3 ]] || { sed -n '2,21p' "$0" >&2; exit 2; }
+[[ $# -eq 3 ]] || { sed -n '2,22p' "$0" >&2; exit 2; }
 SCENARIO="$1" CFG="$2" OUTDIR="$3"
 case "$SCENARIO" in withdrawal|multicluster) ;; *) die "unknown scenario '$SCENARIO' (withdrawal|multicluster)" ;; esac
-case "$CFG" in a|b|c) ;; *) die "unknown config '$CFG' (a|b|c)" ;; esac
+case "$CFG" in a|b|c|d) ;; *) die "unknown config '$CFG' (a|b|c|d)" ;; esac
 
 EVENTS="${EVENTS:-40}" ACCOUNTS="${ACCOUNTS:-8}" INTERVAL_MS="${INTERVAL_MS:-250}" SEED="${SEED:-}"
 COMMIT_INTERVAL_MS="${COMMIT_INTERVAL_MS:-}" PUNCTUATE_MS="${PUNCTUATE_MS:-}"
 IDLE_S="${IDLE_S:-10}" SETTLE_TIMEOUT_S="${SETTLE_TIMEOUT_S:-300}"
 ACCOUNT_INTERVAL_MS="${ACCOUNT_INTERVAL_MS:-250}"
+RESTART_STREAMS="${RESTART_STREAMS:-0}" RESTART_TIMEOUT_S="${RESTART_TIMEOUT_S:-300}"
+case "$RESTART_STREAMS" in 0|1) ;; *) die "RESTART_STREAMS must be 0 or 1 (got '$RESTART_STREAMS')" ;; esac
 COLLECTOR_BIN="${COLLECTOR_BIN:-$REPO/bin/otelcol-lineage}"
 COLLECTOR_CONFIG="${COLLECTOR_CONFIG:-$CONFIG/collector.yaml}"
 RUN_DIR="${RUN_DIR:-$WORK/runs/$SCENARIO-$CFG}"
 STREAMS_DEFAULT_COMMIT_MS=30000
 
 DC1=127.0.0.1:19092 DC2=127.0.0.1:29092
-OUTBOUND=withdrawals-approved,withdrawals-rejected,balance-updates,type-totals,summaries
+OUTBOUND=withdrawals-approved,withdrawals-rejected,balance-updates,type-totals,summaries,withdrawal-windows
 APP_CP="$APPS_JAR:$APPS_LIB/*"
 
 # ---------------------------------------------------------------- preconditions
@@ -65,6 +71,7 @@ rm -f "$OUTDIR"/{spans.jsonl,logs.jsonl,truth.json,manifest.json}
 RECORDER_STATUS="$RUN_DIR/recorder-status.json"
 
 STARTED_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"; T0=$SECONDS
+RESTARTED_AT=""   # when the restarted Streams app was RUNNING again (RESTART_STREAMS=1)
 declare -A SWITCHES=() HOME_DC=()
 STOPS=()   # stop actions, run in reverse order on exit
 STATUS=failed
@@ -141,6 +148,7 @@ write_manifest() {
     --arg punct "$PUNCTUATE_MS" \
     --argjson events "$EVENTS" --argjson accounts "$ACCOUNTS" --argjson interval "$INTERVAL_MS" --arg seed "$SEED" \
     --arg semconv "${SEMCONV_PROPERTY:-otel.semconv-stability.preview}" \
+    --argjson restart "$RESTART_STREAMS" --arg restarted "$RESTARTED_AT" \
     --arg started "$STARTED_AT" --arg ended "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --argjson duration "$((SECONDS - T0))" '
     {
@@ -154,10 +162,16 @@ write_manifest() {
         caching: "default",
         punctuate_ms: (if $punct == "" then null else ($punct | tonumber) end)
       },
+      restart_streams: ($restart == 1),
+      streams_restarted_at: (if $restarted == "" then null else $restarted end),
       workload: {events: $events, accounts: $accounts, interval_ms: $interval,
-                 seed: (if $seed == "" then null else $seed end)},
+                 seed: (if $seed == "" then null else $seed end),
+                 bursts: (if $restart == 1 then [{first_event_index: 1, events: $events},
+                                                 {first_event_index: ($events + 1), events: $events}]
+                          else [{first_event_index: 1, events: $events}] end)},
       agent_configs: {a: "defaults", b: "producer-propagation disabled on Streams and Connect",
-                      c: ($semconv + "=messaging on every JVM")},
+                      c: ($semconv + "=messaging on every JVM"),
+                      d: "otel.instrumentation.messaging.experimental.receive-telemetry.enabled=true on every JVM"},
       started_at: $started, ended_at: $ended, duration_s: $duration
     }' >"$OUTDIR/manifest.json"
 }
@@ -208,6 +222,7 @@ log "topics created"
 # ---------------------------------------------------------------- 3. truth recorder (no agent)
 rec_args=(--scenario "$SCENARIO" --config "$CFG" --cluster "dc1=$DC1")
 [[ "$SCENARIO" == multicluster ]] && rec_args+=(--cluster "dc2=$DC2")
+[[ "$RESTART_STREAMS" == 1 ]] && rec_args+=(--restored)
 start_java truth-recorder -Xmx512m -cp "$APP_CP" lineage.harness.TruthRecorder "${rec_args[@]}" \
   --out "$OUTDIR/truth.json" --status-file "$RECORDER_STATUS"
 t=$SECONDS
@@ -246,11 +261,15 @@ fi
 
 # ---------------------------------------------------------------- 5. Streams app and consumer
 service_switches withdrawal-processor "$PROC_DC" 1
-mapfile -t sw <<<"${SWITCHES[withdrawal-processor]}"
-proc_args=(--bootstrap "$PROC_BS" --input-prefix "$PROC_PREFIX" --state-dir "$RUN_DIR/streams-state")
+STREAMS_STATE="$RUN_DIR/streams-state"
+proc_args=(--bootstrap "$PROC_BS" --input-prefix "$PROC_PREFIX" --state-dir "$STREAMS_STATE")
 [[ -n "$COMMIT_INTERVAL_MS" ]] && proc_args+=(--commit-interval-ms "$COMMIT_INTERVAL_MS")
 [[ -n "$PUNCTUATE_MS" ]] && proc_args+=(--punctuate-ms "$PUNCTUATE_MS")
-start_java withdrawal-processor -Xmx384m "${sw[@]}" -cp "$APP_CP" lineage.demo.WithdrawalProcessor "${proc_args[@]}"
+start_processor() { # same JVM switches and arguments on every start
+  local sw; mapfile -t sw <<<"${SWITCHES[withdrawal-processor]}"
+  start_java withdrawal-processor -Xmx384m "${sw[@]}" -cp "$APP_CP" lineage.demo.WithdrawalProcessor "${proc_args[@]}"
+}
+start_processor
 
 service_switches outcome-consumer dc1 0
 mapfile -t sw <<<"${SWITCHES[outcome-consumer]}"
@@ -264,33 +283,75 @@ log "withdrawal-processor and outcome-consumer running"
 
 # ---------------------------------------------------------------- 6. producer
 service_switches transaction-producer dc1 0
-mapfile -t sw <<<"${SWITCHES[transaction-producer]}"
-prod_args=(--bootstrap "$DC1" --scenario "$SCENARIO" --events "$EVENTS" --accounts "$ACCOUNTS" --interval-ms "$INTERVAL_MS")
-[[ -n "$SEED" ]] && prod_args+=(--seed "$SEED")
-start_java transaction-producer -Xmx256m "${sw[@]}" -cp "$APP_CP" lineage.demo.TransactionProducer "${prod_args[@]}"
-prod_bg=$LAST_BG
-prod_timeout=$(( EVENTS * INTERVAL_MS / 1000 + 120 )); t=$SECONDS
-while alive transaction-producer; do
-  check_alive withdrawal-processor outcome-consumer truth-recorder
-  (( SECONDS - t >= prod_timeout )) && { tail_log "$RUN_DIR/transaction-producer.log"; die "transaction-producer still running after ${prod_timeout}s"; }
-  sleep 1
-done
-prod_rc=0; wait "$prod_bg" || prod_rc=$?
-rm -f "$RUN_DIR/transaction-producer.pid"
-(( prod_rc == 0 )) || { tail_log "$RUN_DIR/transaction-producer.log" 60; die "transaction-producer exited with $prod_rc"; }
-log "transaction-producer done ($((SECONDS - t))s)"
+# run_producer FIRST_EVENT_INDEX: one burst of EVENTS transactions (accounts too on the first burst),
+# returns when the producer has exited successfully
+run_producer() {
+  local first="$1" sw prod_args prod_bg prod_timeout prod_rc t
+  mapfile -t sw <<<"${SWITCHES[transaction-producer]}"
+  prod_args=(--bootstrap "$DC1" --scenario "$SCENARIO" --events "$EVENTS" --accounts "$ACCOUNTS" --interval-ms "$INTERVAL_MS")
+  [[ -n "$SEED" ]] && prod_args+=(--seed "$SEED")
+  (( first > 1 )) && prod_args+=(--first-event-index "$first")
+  log "transaction-producer: $EVENTS events from index $first"
+  start_java transaction-producer -Xmx256m "${sw[@]}" -cp "$APP_CP" lineage.demo.TransactionProducer "${prod_args[@]}"
+  prod_bg=$LAST_BG
+  prod_timeout=$(( EVENTS * INTERVAL_MS / 1000 + 120 )); t=$SECONDS
+  while alive transaction-producer; do
+    check_alive withdrawal-processor outcome-consumer truth-recorder
+    (( SECONDS - t >= prod_timeout )) && { tail_log "$RUN_DIR/transaction-producer.log"; die "transaction-producer still running after ${prod_timeout}s"; }
+    sleep 1
+  done
+  prod_rc=0; wait "$prod_bg" || prod_rc=$?
+  rm -f "$RUN_DIR/transaction-producer.pid"
+  (( prod_rc == 0 )) || { tail_log "$RUN_DIR/transaction-producer.log" 60; die "transaction-producer exited with $prod_rc"; }
+  log "transaction-producer done ($((SECONDS - t))s)"
+}
 
 # ---------------------------------------------------------------- 7. let the pipeline settle
 commit_ms="${COMMIT_INTERVAL_MS:-$STREAMS_DEFAULT_COMMIT_MS}"
 settle=$(( (commit_ms + 999) / 1000 + 10 ))
-log "waiting ${settle}s (commit interval ${commit_ms} ms + 10 s)"
-t=$SECONDS
-while (( SECONDS - t < settle )); do check_alive withdrawal-processor outcome-consumer truth-recorder; sleep 1; done
-wait_quiet "after producer" 0 withdrawal-processor outcome-consumer
+# settle_and_close LABEL: at least one commit interval + 10 s, then quiet; close the Streams app
+# (SIGTERM: close flushes its caches), quiet again
+settle_and_close() {
+  local label="$1" t
+  log "waiting ${settle}s (commit interval ${commit_ms} ms + 10 s)"
+  t=$SECONDS
+  while (( SECONDS - t < settle )); do check_alive withdrawal-processor outcome-consumer truth-recorder; sleep 1; done
+  wait_quiet "after producer$label" 0 withdrawal-processor outcome-consumer
+  log "stopping withdrawal-processor (SIGTERM: close flushes its caches)"
+  stop_java withdrawal-processor 60
+  wait_quiet "after Streams close$label" "$(now_ms)" outcome-consumer
+}
 
-log "stopping withdrawal-processor (SIGTERM: close flushes its caches)"
-stop_java withdrawal-processor 60
-wait_quiet "after Streams close" "$(now_ms)" outcome-consumer
+# restart_processor: the Streams app again with an empty state dir (its stores are restored from the
+# changelogs on its StateUpdater threads); returns when it is RUNNING and its group is Stable
+restart_processor() {
+  local plog="$RUN_DIR/withdrawal-processor.log" off t
+  log "deleting the Streams state dir $STREAMS_STATE and starting withdrawal-processor again"
+  rm -rf "$STREAMS_STATE"
+  echo "===== run-scenario.sh: restart with an empty state dir at $(date -u +%Y-%m-%dT%H:%M:%SZ) =====" >>"$plog"
+  off="$(stat -c %s "$plog")"
+  start_processor
+  t=$SECONDS
+  until tail -c +"$((off + 1))" "$plog" | grep -q 'streams state .* -> RUNNING'; do
+    check_alive withdrawal-processor outcome-consumer truth-recorder
+    (( SECONDS - t >= RESTART_TIMEOUT_S )) && { tail_log "$plog" 60; die "restarted withdrawal-processor not RUNNING after ${RESTART_TIMEOUT_S}s"; }
+    sleep 1
+  done
+  "$E2E/bin/kafka.sh" wait-group "$PROC_BS" withdrawal-processor "$RESTART_TIMEOUT_S" || { check_alive withdrawal-processor; exit 1; }
+  check_alive withdrawal-processor
+  RESTARTED_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  log "withdrawal-processor RUNNING again, group Stable ($((SECONDS - t))s after the restart)"
+}
+
+run_producer 1
+if [[ "$RESTART_STREAMS" == 1 ]]; then
+  settle_and_close " (burst 1)"
+  restart_processor
+  run_producer $((EVENTS + 1))
+  settle_and_close " (burst 2)"
+else
+  settle_and_close ""
+fi
 
 # ---------------------------------------------------------------- 8. orderly shutdown
 stop_java outcome-consumer 30

@@ -18,6 +18,14 @@ public final class Args {
      * @param known the accepted option names (without dashes); anything else is an error
      */
     public static Args parse(String[] argv, Set<String> known) {
+        return parse(argv, known, Set.of());
+    }
+
+    /**
+     * As {@link #parse(String[], Set)}, plus boolean flags: {@code --flag} alone means "true";
+     * {@code --flag=true|false} and {@code --flag true|false} are accepted too.
+     */
+    public static Args parse(String[] argv, Set<String> known, Set<String> flags) {
         Args a = new Args();
         for (int i = 0; i < argv.length; i++) {
             String arg = argv[i];
@@ -30,13 +38,16 @@ public final class Args {
             if (eq >= 0) {
                 value = name.substring(eq + 1);
                 name = name.substring(0, eq);
+            } else if (flags.contains(name)) {
+                boolean explicit = i + 1 < argv.length && (argv[i + 1].equals("true") || argv[i + 1].equals("false"));
+                value = explicit ? argv[++i] : "true";
             } else {
                 if (i + 1 >= argv.length) {
                     throw new IllegalArgumentException("option --" + name + " needs a value");
                 }
                 value = argv[++i];
             }
-            if (!known.contains(name)) {
+            if (!known.contains(name) && !flags.contains(name)) {
                 throw new IllegalArgumentException("unknown option --" + name + " (known: " + known + ")");
             }
             a.single.put(name, value);

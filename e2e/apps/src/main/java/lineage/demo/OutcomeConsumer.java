@@ -28,7 +28,7 @@ public final class OutcomeConsumer {
 
     public static final List<String> OUTBOUND = List.of(WithdrawalTopology.WITHDRAWALS_APPROVED,
             WithdrawalTopology.WITHDRAWALS_REJECTED, WithdrawalTopology.BALANCE_UPDATES,
-            WithdrawalTopology.TYPE_TOTALS, WithdrawalTopology.SUMMARIES);
+            WithdrawalTopology.TYPE_TOTALS, WithdrawalTopology.SUMMARIES, WithdrawalTopology.WITHDRAWAL_WINDOWS);
 
     private OutcomeConsumer() {
     }

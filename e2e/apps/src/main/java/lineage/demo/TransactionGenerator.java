@@ -19,11 +19,47 @@ public final class TransactionGenerator {
     private int next = 1;
 
     public TransactionGenerator(long seed, int accounts) {
+        this(seed, accounts, 1);
+    }
+
+    /**
+     * A generator whose first transaction is {@code tx-<firstIndex>}: the sequence of a generator
+     * started at 1, with the first {@code firstIndex - 1} transactions skipped, so a second burst
+     * continues the first one exactly.
+     */
+    public TransactionGenerator(long seed, int accounts, int firstIndex) {
         if (accounts < 1) {
             throw new IllegalArgumentException("accounts must be >= 1");
         }
+        if (firstIndex < 1) {
+            throw new IllegalArgumentException("firstIndex must be >= 1");
+        }
         this.random = new Random(seed);
         this.accounts = accounts;
+        while (next < firstIndex) {
+            next(0);
+        }
+    }
+
+    /** The index of the transaction {@link #next} returns next. */
+    public int nextIndex() {
+        return next;
+    }
+
+    /**
+     * A "tick": a withdrawal of amount 0 (always approved) with the event id
+     * {@code tick-<last transaction index>-<account number>} and {@code "tick": true}. Ticks only
+     * advance stream time, so that the withdrawal windows of the burst close.
+     */
+    public static Map<String, Object> tick(int lastIndex, int account, long ts) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("event_id", String.format("tick-%04d-%02d", lastIndex, account));
+        v.put("account", Accounts.accountId(account));
+        v.put("type", WITHDRAWAL);
+        v.put("amount", 0L);
+        v.put("ts", ts);
+        v.put("tick", true);
+        return v;
     }
 
     public static String eventId(int n) {

@@ -16,9 +16,20 @@ import org.slf4j.LoggerFactory;
  * the agent records the key). Scenario {@code withdrawal}: M accounts to {@code accounts}, a 2 s
  * pause, then N transactions to {@code transactions}. Scenario {@code multicluster}: only the
  * transactions (the accounts come from the CRM source connector).
+ *
+ * <p>{@code --first-event-index K} (default 1) starts at {@code tx-K} (the continuation of the
+ * seed's sequence, for a second burst); with K > 1 the accounts are not sent again.
+ *
+ * <p>{@code --tick-after-ms T} (default 10000 = the withdrawal window size, 0 = off): T ms after the
+ * last transaction, one "tick" withdrawal per account ({@code tick-<last index>-<account>}, amount
+ * 0) advances stream time in every partition, so that every withdrawal window of the burst closes
+ * and its suppressed result is emitted (otherwise the windows of the last 10 s stay open).
  */
 public final class TransactionProducer {
     private static final Logger LOG = LoggerFactory.getLogger(TransactionProducer.class);
+
+    /** The withdrawal window size: ticks this late close every window of the burst. */
+    public static final long DEFAULT_TICK_AFTER_MS = WithdrawalTopology.WINDOW_SIZE.toMillis();
 
     private TransactionProducer() {
     }
@@ -26,11 +37,13 @@ public final class TransactionProducer {
     public static void main(String[] argv) throws Exception {
         Args args;
         try {
-            args = Args.parse(argv, Set.of("bootstrap", "scenario", "events", "accounts", "interval-ms", "seed"));
+            args = Args.parse(argv, Set.of("bootstrap", "scenario", "events", "accounts", "interval-ms", "seed",
+                    "first-event-index", "tick-after-ms"));
         } catch (IllegalArgumentException e) {
             System.err.println("TransactionProducer: " + e.getMessage());
             System.err.println("usage: TransactionProducer --bootstrap H:P --scenario withdrawal|multicluster"
-                    + " --events N --accounts M --interval-ms X [--seed S]");
+                    + " --events N --accounts M --interval-ms X [--seed S] [--first-event-index K]"
+                    + " [--tick-after-ms T (default " + DEFAULT_TICK_AFTER_MS + ", 0 = no ticks)]");
             System.exit(2);
             return;
         }
@@ -44,6 +57,12 @@ public final class TransactionProducer {
         int accounts = args.getInt("accounts", 8);
         long intervalMs = args.getLong("interval-ms", 100);
         long seed = args.getLong("seed", 42);
+        int first = args.getInt("first-event-index", 1);
+        long tickAfterMs = args.getLong("tick-after-ms", DEFAULT_TICK_AFTER_MS);
+        if (first < 1 || events < 0 || accounts < 1) {
+            System.err.println("TransactionProducer: need --first-event-index >= 1, --events >= 0, --accounts >= 1");
+            System.exit(2);
+        }
 
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -55,7 +74,8 @@ public final class TransactionProducer {
         AtomicInteger failures = new AtomicInteger();
         KafkaProducer<String, String> producer = new KafkaProducer<>(props);
         try {
-            if (scenario.equals("withdrawal")) {
+            boolean sendAccounts = scenario.equals("withdrawal") && first == 1;
+            if (sendAccounts) {
                 for (int i = 1; i <= accounts; i++) {
                     send(producer, "accounts", Accounts.accountId(i), Accounts.value(i), failures);
                 }
@@ -63,7 +83,7 @@ public final class TransactionProducer {
                 LOG.info("sent {} accounts, waiting 2 s before the transactions", accounts);
                 Thread.sleep(2000);
             }
-            TransactionGenerator gen = new TransactionGenerator(seed, accounts);
+            TransactionGenerator gen = new TransactionGenerator(seed, accounts, first);
             for (int i = 1; i <= events; i++) {
                 Map<String, Object> tx = gen.next(System.currentTimeMillis());
                 send(producer, "transactions", (String) tx.get("account"), tx, failures);
@@ -72,11 +92,22 @@ public final class TransactionProducer {
                 }
             }
             producer.flush();
+            if (tickAfterMs > 0) {
+                LOG.info("waiting {} ms, then one tick per account (closes the withdrawal windows)", tickAfterMs);
+                Thread.sleep(tickAfterMs);
+                int last = gen.nextIndex() - 1;
+                for (int a = 1; a <= accounts; a++) {
+                    Map<String, Object> tick = TransactionGenerator.tick(last, a, System.currentTimeMillis());
+                    send(producer, "transactions", (String) tick.get("account"), tick, failures);
+                }
+                producer.flush();
+            }
         } finally {
             producer.close();
         }
-        LOG.info("done: {} transactions{}, {} failed sends", events,
-                scenario.equals("withdrawal") ? " and " + accounts + " accounts" : "", failures.get());
+        LOG.info("done: {} transactions from {}{}{}, {} failed sends", events, TransactionGenerator.eventId(first),
+                tickAfterMs > 0 ? " and " + accounts + " ticks" : "",
+                scenario.equals("withdrawal") && first == 1 ? " and " + accounts + " accounts" : "", failures.get());
         System.exit(failures.get() == 0 ? 0 : 1);
     }
 

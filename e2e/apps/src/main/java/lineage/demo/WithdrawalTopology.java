@@ -1,10 +1,12 @@
 package lineage.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
@@ -16,18 +18,23 @@ import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Suppressed;
+import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.ValueJoiner;
+import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The topology of the withdrawal processor. Store, grouping and topic names decide the internal
  * topics listed in docs/capture-format.md: {@code withdrawal-processor-balances-changelog},
- * {@code -type-totals-changelog}, {@code -accounts-store-changelog}, {@code -summary-buffer-changelog}
- * and {@code -by-type-repartition}.
+ * {@code -type-totals-changelog}, {@code -accounts-store-changelog}, {@code -summary-buffer-changelog},
+ * {@code -by-type-repartition}, {@code -withdrawal-windows-changelog} and
+ * {@code -withdrawal-windows-suppress-store-changelog}.
  */
 public final class WithdrawalTopology {
     private static final Logger LOG = LoggerFactory.getLogger(WithdrawalTopology.class);
@@ -38,12 +45,23 @@ public final class WithdrawalTopology {
     public static final String TYPE_TOTALS_STORE = "type-totals";
     public static final String SUMMARY_BUFFER_STORE = "summary-buffer";
     public static final String BY_TYPE_GROUPING = "by-type";
+    /** Window store of the withdrawal windows (changelog {@code withdrawal-processor-withdrawal-windows-changelog}). */
+    public static final String WITHDRAWAL_WINDOWS_STORE = "withdrawal-windows";
+    /**
+     * Name of the suppress operator; Kafka names its buffer store NAME + "-store" (changelog
+     * {@code withdrawal-processor-withdrawal-windows-suppress-store-changelog}).
+     */
+    public static final String WITHDRAWAL_WINDOWS_SUPPRESS = "withdrawal-windows-suppress";
+    public static final String WITHDRAWAL_WINDOWS_SUPPRESS_STORE = WITHDRAWAL_WINDOWS_SUPPRESS + "-store";
+    /** Tumbling windows of 10 s, no grace: a window closes as soon as stream time reaches its end. */
+    public static final Duration WINDOW_SIZE = Duration.ofSeconds(10);
 
     public static final String WITHDRAWALS_APPROVED = "withdrawals-approved";
     public static final String WITHDRAWALS_REJECTED = "withdrawals-rejected";
     public static final String BALANCE_UPDATES = "balance-updates";
     public static final String TYPE_TOTALS = "type-totals";
     public static final String SUMMARIES = "summaries";
+    public static final String WITHDRAWAL_WINDOWS = "withdrawal-windows";
 
     public static final String APPROVED = "approved";
     public static final String REJECTED = "rejected";
@@ -71,9 +89,10 @@ public final class WithdrawalTopology {
                 .to(BALANCE_UPDATES, produced);
 
         // Withdrawal decisions: stream-table left join with the accounts.
-        tx.filter((k, v) -> TransactionGenerator.WITHDRAWAL.equals(Json.text(Json.parseObject(v), "type")),
-                        Named.as("withdrawals-only"))
-                .leftJoin(accounts, (ValueJoiner<String, String, String>) WithdrawalTopology::decide,
+        KStream<String, String> withdrawals = tx.filter(
+                (k, v) -> TransactionGenerator.WITHDRAWAL.equals(Json.text(Json.parseObject(v), "type")),
+                Named.as("withdrawals-only"));
+        withdrawals.leftJoin(accounts, (ValueJoiner<String, String, String>) WithdrawalTopology::decide,
                         Joined.<String, String, String>with(Serdes.String(), Serdes.String(), Serdes.String())
                                 .withName("withdrawal-account-join"))
                 .split(Named.as("decision-"))
@@ -107,6 +126,26 @@ public final class WithdrawalTopology {
                 .peek((k, v) -> LOG.info("emit topic={} key={} value={}", SUMMARIES, k, v))
                 .to(SUMMARIES, produced);
 
+        // Added last so that the generated names of the nodes above stay as they were.
+        // Withdrawals per account in 10 s tumbling windows, final results only (suppress until the
+        // window closes). The window store is uncached on purpose: every withdrawal reaches the
+        // suppress buffer while its own record is processed, so a window's result is forwarded while
+        // the LATER withdrawal that advances the suppress operator's stream time (any account of the
+        // same task) is processed. With the default cache the updates would only reach suppress at
+        // commit, and the emission would be a commit-time root like the cached aggregates above.
+        withdrawals.groupByKey(Grouped.with(Serdes.String(), Serdes.String()))
+                .windowedBy(TimeWindows.ofSizeAndGrace(WINDOW_SIZE, Duration.ZERO))
+                .aggregate(() -> "{}", WithdrawalTopology::foldWindow, Named.as("withdrawal-windows-aggregate"),
+                        Materialized.<String, String, WindowStore<Bytes, byte[]>>as(WITHDRAWAL_WINDOWS_STORE)
+                                .withKeySerde(Serdes.String()).withValueSerde(Serdes.String())
+                                .withCachingDisabled())
+                .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded())
+                        .withName(WITHDRAWAL_WINDOWS_SUPPRESS))
+                .toStream(Named.as("withdrawal-windows-to-stream"))
+                .map((wk, agg) -> KeyValue.pair(wk.key(), windowResult(wk, agg)), Named.as("withdrawal-windows-result"))
+                .peek((k, v) -> LOG.info("emit topic={} key={} value={}", WITHDRAWAL_WINDOWS, k, v))
+                .to(WITHDRAWAL_WINDOWS, produced);
+
         return builder.build();
     }
 
@@ -128,6 +167,45 @@ public final class WithdrawalTopology {
         out.put("count", Json.longValue(prev, "count", 0) + 1);
         out.put("last_event_id", Json.text(tx, "event_id"));
         return out.toString();
+    }
+
+    /**
+     * withdrawal-windows store value: {account, count, event_ids}; the window's withdrawals in
+     * processing order, count = their number.
+     */
+    static String foldWindow(String account, String txValue, String agg) {
+        ArrayNode ids = eventIds(Json.parseObject(agg));
+        String eventId = Json.text(Json.parseObject(txValue), "event_id");
+        if (eventId != null) {
+            ids.add(eventId);
+        }
+        ObjectNode out = Json.object();
+        out.put("account", account);
+        out.put("count", ids.size());
+        out.set("event_ids", ids);
+        return out.toString();
+    }
+
+    /** withdrawal-windows output: {account, window_start, window_end, count, event_ids}. */
+    static String windowResult(Windowed<String> window, String agg) {
+        ArrayNode ids = eventIds(Json.parseObject(agg));
+        ObjectNode out = Json.object();
+        out.put("account", window.key());
+        out.put("window_start", window.window().start());
+        out.put("window_end", window.window().end());
+        out.put("count", ids.size());
+        out.set("event_ids", ids);
+        return out.toString();
+    }
+
+    /** A copy of the value's event_ids (empty when absent). */
+    private static ArrayNode eventIds(ObjectNode value) {
+        ArrayNode ids = Json.MAPPER.createArrayNode();
+        JsonNode prev = value == null ? null : value.get("event_ids");
+        if (prev != null && prev.isArray()) {
+            prev.forEach(ids::add);
+        }
+        return ids;
     }
 
     /** type-totals: {type, count, total, last_event_id}. */

@@ -34,8 +34,18 @@ public final class Scenario {
     /** How the records of a topic derive from other records. */
     public enum Kind {
         ORIGIN, MIRROR, DECISION, BALANCE, BALANCE_CHANGELOG, REPARTITION, TYPE_TOTALS, TYPE_TOTALS_CHANGELOG,
-        ACCOUNTS_CHANGELOG, SUMMARY_BUFFER_CHANGELOG, SUMMARIES, UNKNOWN_INTERNAL
+        ACCOUNTS_CHANGELOG, SUMMARY_BUFFER_CHANGELOG, SUMMARIES, WINDOWS, WINDOWS_CHANGELOG, SUPPRESS_CHANGELOG,
+        UNKNOWN_INTERNAL
     }
+
+    /** The consumer kind of the Streams app's restore consumer (state restoration after a restart). */
+    public static final String RESTORE = "restore";
+
+    /** The stores of the Streams app, each with a changelog {@code withdrawal-processor-<store>-changelog}. */
+    public static final List<String> CHANGELOG_STORES = List.of(WithdrawalTopology.ACCOUNTS_STORE,
+            WithdrawalTopology.BALANCES_STORE, WithdrawalTopology.TYPE_TOTALS_STORE,
+            WithdrawalTopology.SUMMARY_BUFFER_STORE, WithdrawalTopology.WITHDRAWAL_WINDOWS_STORE,
+            WithdrawalTopology.WITHDRAWAL_WINDOWS_SUPPRESS_STORE);
 
     /** What the truth says about a topic. {@code sourceCluster/sourceTopic} only for MIRROR. */
     public record TopicInfo(String role, Kind kind, String producer, String producerConnector, String sourceCluster,
@@ -119,6 +129,22 @@ public final class Scenario {
         fix(c, WithdrawalTopology.BALANCE_UPDATES, streams("output", Kind.BALANCE, null));
         fix(c, WithdrawalTopology.TYPE_TOTALS, streams("output", Kind.TYPE_TOTALS, null));
         fix(c, WithdrawalTopology.SUMMARIES, streams("output", Kind.SUMMARIES, null));
+        fix(c, WithdrawalTopology.WITHDRAWAL_WINDOWS, streams("output", Kind.WINDOWS, null));
+    }
+
+    /**
+     * Registers the restore consumer of the Streams app on every changelog topic (kind
+     * {@value #RESTORE}): for runs where the app was restarted with an empty state directory and
+     * restored its stores from the changelogs. Idempotent; returns this scenario.
+     */
+    public Scenario withRestore() {
+        for (String store : CHANGELOG_STORES) {
+            ConsumerEntry e = new ConsumerEntry(streamsCluster, changelogTopic(store), APP, RESTORE, "");
+            if (!consumers.contains(e)) {
+                consumers.add(e);
+            }
+        }
+        return this;
     }
 
     private static TopicInfo streams(String role, Kind kind, String store) {
@@ -206,6 +232,12 @@ public final class Scenario {
                 break;
             case WithdrawalTopology.SUMMARY_BUFFER_STORE:
                 k = Kind.SUMMARY_BUFFER_CHANGELOG;
+                break;
+            case WithdrawalTopology.WITHDRAWAL_WINDOWS_STORE:
+                k = Kind.WINDOWS_CHANGELOG;
+                break;
+            case WithdrawalTopology.WITHDRAWAL_WINDOWS_SUPPRESS_STORE:
+                k = Kind.SUPPRESS_CHANGELOG;
                 break;
             default:
                 k = Kind.UNKNOWN_INTERNAL;

@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import lineage.demo.Json;
+import lineage.demo.WithdrawalTopology;
 import lineage.harness.Scenario.Kind;
 import lineage.harness.Scenario.TopicInfo;
 
@@ -185,9 +186,16 @@ public final class TruthDeriver {
                     }
                     break;
                 case SUMMARIES:
+                case WINDOWS:
                     for (Rec r : recs) {
-                        summary(r, txByEvent, txTopicName);
+                        listed(r, txByEvent, txTopicName);
                     }
+                    break;
+                case WINDOWS_CHANGELOG:
+                    windowStoreChangelog(recs, txByEvent, txTopicName);
+                    break;
+                case SUPPRESS_CHANGELOG:
+                    suppressBufferChangelog(recs, txByEvent, txTopicName);
                     break;
                 case UNKNOWN_INTERNAL:
                 default:
@@ -264,26 +272,155 @@ public final class TruthDeriver {
         parents.put(r.id(), List.of(new Parent(p.id(), type, true)));
     }
 
-    private void summary(Rec r, Map<String, Rec> txByEvent, String txTopic) {
-        JsonNode ids = value(r) == null ? null : value(r).get("event_ids");
-        if (ids == null || !ids.isArray() || ids.isEmpty()) {
-            noParents(r, "summary without event_ids");
+    /** summaries, withdrawal-windows: every transaction listed in event_ids, the last one primary. */
+    private void listed(Rec r, Map<String, Rec> txByEvent, String txTopic) {
+        List<String> ids = eventIds(value(r));
+        if (ids.isEmpty()) {
+            noParents(r, "value without event_ids");
             return;
         }
+        fromEventIds(r, ids, txByEvent, txTopic, "streams");
+    }
+
+    /** Parents = the records of these event ids (in this order, the last primary); missing ones are warnings. */
+    private void fromEventIds(Rec r, List<String> ids, Map<String, Rec> index, String where, String type) {
         List<Rec> found = new ArrayList<>();
-        for (JsonNode id : ids) {
-            Rec tx = txByEvent.get(id.asText());
-            if (tx == null) {
-                warn(r.id() + ": listed transaction " + id.asText() + " not found in " + txTopic);
+        for (String id : ids) {
+            Rec p = index.get(id);
+            if (p == null) {
+                warn(r.id() + ": listed transaction " + id + " not found in " + where);
             } else {
-                found.add(tx);
+                found.add(p);
             }
         }
         if (found.isEmpty()) {
-            noParents(r, "none of the listed transactions found in " + txTopic);
+            noParents(r, "none of the listed transactions " + ids + " found in " + where);
             return;
         }
-        parents.put(r.id(), lastPrimary(found, "streams"));
+        parents.put(r.id(), lastPrimary(found, type));
+    }
+
+    private static List<String> eventIds(ObjectNode v) {
+        JsonNode ids = v == null ? null : v.get("event_ids");
+        List<String> out = new ArrayList<>();
+        if (ids != null && ids.isArray()) {
+            ids.forEach(n -> out.add(n.asText()));
+        }
+        return out;
+    }
+
+    /**
+     * The withdrawal-windows store changelog (uncached window store): key = account + window start +
+     * seqnum, value {account, count, event_ids}. Parents = the withdrawals the value lists beyond the
+     * previous changelog record of the same window (one per record when uncached), the last primary.
+     */
+    private void windowStoreChangelog(List<Rec> recs, Map<String, Rec> txByEvent, String txTopic) {
+        Map<String, Integer> previous = new HashMap<>();
+        for (Rec r : recs) {
+            StreamsFormats.WindowedKey wk;
+            try {
+                wk = StreamsFormats.windowStoreChangelogKey(r.key());
+            } catch (IllegalArgumentException e) {
+                noParents(r, "cannot decode the window store key: " + e.getMessage());
+                continue;
+            }
+            if (r.tombstone()) {
+                noParents(r, "unexpected tombstone for window " + wk.window());
+                continue;
+            }
+            ObjectNode v = value(r);
+            List<String> ids = eventIds(v);
+            if (ids.isEmpty()) {
+                noParents(r, "window " + wk.window() + ": value without event_ids: " + r.valueString());
+                continue;
+            }
+            if (Json.longValue(v, "count", -1) != ids.size() || !wk.key().equals(Json.text(v, "account"))) {
+                warn(r.id() + ": window " + wk.window() + ": count/account do not match the value " + v);
+            }
+            sliceNew(r, wk, ids, previous.put(wk.window(), ids.size()), txByEvent, txTopic);
+        }
+    }
+
+    /** The withdrawals of {@code ids} beyond the first {@code previous} (the window's earlier record), type state_store. */
+    private void sliceNew(Rec r, StreamsFormats.WindowedKey wk, List<String> ids, Integer previous,
+            Map<String, Rec> txByEvent, String txTopic) {
+        int m = previous == null ? 0 : previous;
+        if (ids.size() <= m) {
+            warn(r.id() + ": window " + wk.window() + " lists " + ids.size() + " withdrawals, not more than its previous"
+                    + " record's " + m + " (re-emission?); using the last one only");
+            m = ids.size() - 1;
+        }
+        fromEventIds(r, ids.subList(m, ids.size()), txByEvent, txTopic, "state_store");
+    }
+
+    /**
+     * The suppress buffer changelog ({@code withdrawal-windows-suppress-store}), written when the
+     * task commits: key = account + window start; value = Kafka's buffer format (decoded by
+     * {@link StreamsFormats#suppressBufferValue}) holding the window's aggregate; a tombstone once the
+     * window was emitted. A value's parents = the withdrawals it lists beyond the window's previous
+     * buffer record (last primary); its record context must name the last one. A tombstone's parents
+     * = the whole window (as emitted to withdrawal-windows, else as last buffered), last primary.
+     */
+    private void suppressBufferChangelog(List<Rec> recs, Map<String, Rec> txByEvent, String txTopic) {
+        Map<String, List<String>> emitted = new HashMap<>();
+        for (Rec w : topic(sc.streamsCluster(), WithdrawalTopology.WITHDRAWAL_WINDOWS)) {
+            ObjectNode v = value(w);
+            long start = Json.longValue(v, "window_start", Long.MIN_VALUE);
+            if (w.keyString() != null && start != Long.MIN_VALUE) {
+                emitted.putIfAbsent(w.keyString() + "@" + start, eventIds(v));
+            }
+        }
+        long size = WithdrawalTopology.WINDOW_SIZE.toMillis();
+        Map<String, List<String>> buffered = new HashMap<>();
+        for (Rec r : recs) {
+            StreamsFormats.WindowedKey wk;
+            try {
+                wk = StreamsFormats.timeWindowedKey(r.key());
+            } catch (IllegalArgumentException e) {
+                noParents(r, "cannot decode the suppress buffer key: " + e.getMessage());
+                continue;
+            }
+            String window = wk.window();
+            if (r.tombstone()) {
+                List<String> ids = emitted.get(window);
+                if (ids == null || ids.isEmpty()) {
+                    ids = buffered.get(window);
+                }
+                if (ids == null || ids.isEmpty()) {
+                    noParents(r, "tombstone of window " + window + ", which was neither emitted to "
+                            + WithdrawalTopology.WITHDRAWAL_WINDOWS + " nor buffered before");
+                    continue;
+                }
+                fromEventIds(r, ids, txByEvent, txTopic, "state_store");
+                continue;
+            }
+            StreamsFormats.BufferedChange bc;
+            try {
+                bc = StreamsFormats.suppressBufferValue(r.value());
+            } catch (IllegalArgumentException e) {
+                noParents(r, "cannot decode the suppress buffer value: " + e.getMessage());
+                continue;
+            }
+            ObjectNode agg = Json.parseObject(bc.newValueString());
+            List<String> ids = eventIds(agg);
+            if (ids.isEmpty()) {
+                noParents(r, "window " + window + ": buffered value without event_ids: " + bc.newValueString());
+                continue;
+            }
+            if (bc.bufferTime() != wk.windowStart() + size) {
+                warn(r.id() + ": window " + window + ": buffer time " + bc.bufferTime() + " is not the window end "
+                        + (wk.windowStart() + size));
+            }
+            List<String> prev = buffered.put(window, ids);
+            sliceNew(r, wk, ids, prev == null ? null : prev.size(), txByEvent, txTopic);
+            Rec last = txByEvent.get(ids.get(ids.size() - 1));
+            if (last != null && (!bc.contextTopic().equals(last.topic()) || bc.contextPartition() != last.partition()
+                    || bc.contextOffset() != last.offset())) {
+                warn(r.id() + ": window " + window + ": the buffered record context names " + bc.contextTopic() + "/"
+                        + bc.contextPartition() + "/" + bc.contextOffset() + ", but its last withdrawal "
+                        + ids.get(ids.size() - 1) + " is " + last.id());
+            }
+        }
     }
 
     /**

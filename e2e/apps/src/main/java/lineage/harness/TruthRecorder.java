@@ -37,6 +37,12 @@ import org.slf4j.LoggerFactory;
  * (Streams and MirrorMaker 2 create topics late; repartition topics get purged, so they are read
  * live), writes a status file every second, and on SIGTERM drains each partition to its end offset,
  * derives truth.json ({@link TruthDeriver}) and exits 0. Run it WITHOUT the agent.
+ *
+ * <p>State restoration: with {@code --restored} (also {@code --restored=true|false}), or with
+ * {@code --restored-marker FILE} when FILE exists at the time truth.json is derived (a runner may
+ * create it when it restarts the Streams app with an empty state directory), the truth lists the
+ * Streams app's restore consumer on every changelog topic ({@code "kind": "restore"},
+ * {@link Scenario#withRestore}).
  */
 public final class TruthRecorder {
     private static final Logger LOG = LoggerFactory.getLogger(TruthRecorder.class);
@@ -58,7 +64,8 @@ public final class TruthRecorder {
     public static void main(String[] argv) throws Exception {
         Args args;
         try {
-            args = Args.parse(argv, Set.of("scenario", "config", "cluster", "out", "status-file"));
+            args = Args.parse(argv, Set.of("scenario", "config", "cluster", "out", "status-file", "restored-marker"),
+                    Set.of("restored"));
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
             return;
@@ -81,6 +88,10 @@ public final class TruthRecorder {
                 }
             }
             args.required("out");
+            String r = args.get("restored", "false");
+            if (!r.equals("true") && !r.equals("false")) {
+                throw new IllegalArgumentException("--restored wants true or false, got " + r);
+            }
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
             return;
@@ -88,6 +99,8 @@ public final class TruthRecorder {
         Path out = Path.of(args.required("out"));
         Path status = args.has("status-file") ? Path.of(args.get("status-file", null)) : null;
         String config = args.get("config", "");
+        boolean restoredFlag = args.get("restored", "false").equals("true");
+        Path restoredMarker = args.has("restored-marker") ? Path.of(args.get("restored-marker", null)) : null;
 
         TruthRecorder rec = new TruthRecorder(scenario, clusters);
         AtomicBoolean stop = new AtomicBoolean();
@@ -99,13 +112,20 @@ public final class TruthRecorder {
             rec.state = "draining";
             rec.writeStatus(status);
             rec.drain();
+            boolean restored = restoredFlag || restoredMarker != null && Files.exists(restoredMarker);
+            if (restored) {
+                scenario.withRestore();
+                LOG.info("Streams app restarted: restore consumers on every changelog topic ({})",
+                        restoredFlag ? "--restored" : "marker " + restoredMarker + " exists");
+            }
             TruthDeriver.Result res = TruthDeriver.derive(scenario, config, clusters, rec.records.values(),
                     rec.readWarnings);
             writeAtomically(out, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(res.truth()) + "\n");
             rec.state = "done";
             rec.writeStatus(status);
-            System.err.printf("truth-recorder: %d records, %d events, %d outputs, %d warnings -> %s%n", res.records(),
-                    res.events(), res.outputs(), res.warnings().size(), out);
+            System.err.printf("truth-recorder: %d records, %d events, %d outputs, %d warnings%s -> %s%n",
+                    res.records(), res.events(), res.outputs(), res.warnings().size(),
+                    restored ? ", restore consumers" : "", out);
             for (String w : res.warnings().subList(0, Math.min(20, res.warnings().size()))) {
                 System.err.println("truth-recorder: warning: " + w);
             }
@@ -122,7 +142,8 @@ public final class TruthRecorder {
     private static void usage(String msg) {
         System.err.println("TruthRecorder: " + msg);
         System.err.println("usage: TruthRecorder --scenario withdrawal|multicluster --config a|b|c"
-                + " --cluster dc1=H:P [--cluster dc2=H:P] --out FILE --status-file FILE");
+                + " --cluster dc1=H:P [--cluster dc2=H:P] --out FILE --status-file FILE"
+                + " [--restored] [--restored-marker FILE]");
         System.exit(2);
     }
 

@@ -65,6 +65,30 @@ class TransactionGeneratorTest {
     }
 
     @Test
+    void aSecondBurstContinuesTheSequence() {
+        List<Map<String, Object>> all = generate(42, 60, 8);
+        TransactionGenerator second = new TransactionGenerator(42, 8, 41);
+        assertEquals(41, second.nextIndex());
+        for (int i = 40; i < 60; i++) {
+            assertEquals(all.get(i), second.next(0));
+        }
+        assertEquals("tx-0041", all.get(40).get("event_id"));
+        assertEquals(61, second.nextIndex());
+    }
+
+    @Test
+    void ticks() {
+        Map<String, Object> t = TransactionGenerator.tick(40, 3, 123);
+        assertEquals("tick-0040-03", t.get("event_id"));
+        assertEquals("acct-03", t.get("account"));
+        assertEquals("withdrawal", t.get("type"));
+        assertEquals(0L, t.get("amount"));
+        assertEquals(123L, t.get("ts"));
+        assertEquals(true, t.get("tick"));
+        assertEquals(WithdrawalTopology.WINDOW_SIZE.toMillis(), TransactionProducer.DEFAULT_TICK_AFTER_MS);
+    }
+
+    @Test
     void accounts() {
         assertEquals("acct-01", Accounts.accountId(1));
         assertEquals("acct-ev-0012", Accounts.eventId(12));

@@ -1,5 +1,6 @@
 package lineage.demo;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -20,7 +21,9 @@ import java.util.Properties;
 import java.util.Set;
 import lineage.harness.Rec;
 import lineage.harness.Scenario;
+import lineage.harness.StreamsFormats;
 import lineage.harness.TruthDeriver;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -69,15 +72,30 @@ class WithdrawalTopologyTest {
     }
 
     private void tx(int n, String account, String type, long amount) {
+        txAt(n, account, type, amount, T0.plusMillis(1000 + n));
+    }
+
+    private void txAt(int n, String account, String type, long amount, Instant ts) {
         ObjectNode v = Json.object();
         v.put("event_id", TransactionGenerator.eventId(n));
         v.put("account", account);
         v.put("type", type);
         v.put("amount", amount);
-        v.put("ts", T0.toEpochMilli() + 1000 + n);
-        TestRecord<String, String> r = new TestRecord<>(account, v.toString(), T0.plusMillis(1000 + n));
+        v.put("ts", ts.toEpochMilli());
+        TestRecord<String, String> r = new TestRecord<>(account, v.toString(), ts);
         transactions.pipeInput(r);
         inputs.computeIfAbsent("transactions", k -> new ArrayList<>()).add(r);
+    }
+
+    private List<TestRecord<byte[], byte[]>> raw(String topic) {
+        return driver.createOutputTopic(topic, new ByteArrayDeserializer(), new ByteArrayDeserializer())
+                .readRecordsToList();
+    }
+
+    private static List<String> ids(JsonNode v) {
+        List<String> out = new ArrayList<>();
+        v.get("event_ids").forEach(n -> out.add(n.asText()));
+        return out;
     }
 
     private List<JsonNode> values(String topic) {
@@ -104,12 +122,15 @@ class WithdrawalTopologyTest {
     @Test
     void internalTopicNamesMatchTheCaptureFormat() {
         standardInput();
+        txAt(6, "acct-01", "withdrawal", 10, T0.plusSeconds(15)); // closes the windows of [T0, T0+10s)
         driver.advanceWallClockTime(Duration.ofSeconds(6));
         Set<String> produced = driver.producedTopicNames();
         for (String t : List.of("withdrawal-processor-balances-changelog", "withdrawal-processor-type-totals-changelog",
                 "withdrawal-processor-accounts-store-changelog", "withdrawal-processor-summary-buffer-changelog",
                 "withdrawal-processor-by-type-repartition", "withdrawals-approved", "withdrawals-rejected",
-                "balance-updates", "type-totals", "summaries")) {
+                "balance-updates", "type-totals", "summaries", "withdrawal-windows",
+                "withdrawal-processor-withdrawal-windows-changelog",
+                "withdrawal-processor-withdrawal-windows-suppress-store-changelog")) {
             assertTrue(produced.contains(t), t + " not produced; got " + produced);
         }
         for (String t : produced) {
@@ -197,6 +218,91 @@ class WithdrawalTopologyTest {
                 .isEmpty());
     }
 
+    @Test
+    void withdrawalWindowsAreEmittedOnlyOnceALaterWithdrawalClosesThem() {
+        txAt(1, "acct-01", "withdrawal", 100, T0.plusSeconds(1));
+        txAt(2, "acct-02", "withdrawal", 20, T0.plusSeconds(2));
+        txAt(3, "acct-01", "withdrawal", 30, T0.plusSeconds(3));
+        txAt(4, "acct-01", "deposit", 40, T0.plusSeconds(4)); // not a withdrawal: not in any window
+        TestOutputTopic<String, String> out = driver.createOutputTopic("withdrawal-windows", new StringDeserializer(),
+                new StringDeserializer());
+        assertTrue(out.isEmpty(), "windows still open");
+        // A deposit past the window end advances the task's stream time, but not the suppress
+        // operator's: it only sees withdrawals.
+        txAt(5, "acct-02", "deposit", 50, T0.plusSeconds(12));
+        assertTrue(out.isEmpty(), "suppress has not seen a later withdrawal yet");
+        // A withdrawal of ANOTHER account, exactly at the window end, closes both windows: their
+        // results are forwarded while this record is processed.
+        txAt(6, "acct-03", "withdrawal", 60, T0.plusSeconds(10));
+        List<TestRecord<String, String>> results = out.readRecordsToList();
+        assertEquals(2, results.size(), results.toString());
+        assertEquals("acct-01", results.get(0).key());
+        JsonNode w1 = Json.parseObject(results.get(0).value());
+        List<String> fields = new ArrayList<>();
+        w1.fieldNames().forEachRemaining(fields::add);
+        assertEquals(List.of("account", "window_start", "window_end", "count", "event_ids"), fields);
+        assertEquals("acct-01", w1.get("account").asText());
+        assertEquals(T0.toEpochMilli(), w1.get("window_start").asLong());
+        assertEquals(T0.toEpochMilli() + 10_000, w1.get("window_end").asLong());
+        assertEquals(2, w1.get("count").asLong());
+        assertEquals(List.of("tx-0001", "tx-0003"), ids(w1));
+        // the result keeps the record context (timestamp) of the window's last update
+        assertEquals(T0.plusSeconds(3), results.get(0).getRecordTime());
+        JsonNode w2 = Json.parseObject(results.get(1).value());
+        assertEquals("acct-02", results.get(1).key());
+        assertEquals(List.of("tx-0002"), ids(w2));
+        assertEquals(1, w2.get("count").asLong());
+
+        // Window store changelog: one record per withdrawal (uncached), key = account + start + seqnum.
+        List<TestRecord<byte[], byte[]>> cl = raw("withdrawal-processor-withdrawal-windows-changelog");
+        assertEquals(4, cl.size());
+        StreamsFormats.WindowedKey k0 = StreamsFormats.windowStoreChangelogKey(cl.get(0).key());
+        assertEquals("acct-01", k0.key());
+        assertEquals(T0.toEpochMilli(), k0.windowStart());
+        assertEquals(0, k0.seqnum());
+        assertEquals(List.of("tx-0001"), ids(Json.parseObject(new String(cl.get(0).value(), UTF_8))));
+        JsonNode third = Json.parseObject(new String(cl.get(2).value(), UTF_8));
+        assertEquals(List.of("tx-0001", "tx-0003"), ids(third));
+        assertEquals(2, third.get("count").asLong());
+        StreamsFormats.WindowedKey k3 = StreamsFormats.windowStoreChangelogKey(cl.get(3).key());
+        assertEquals("acct-03", k3.key());
+        assertEquals(T0.toEpochMilli() + 10_000, k3.windowStart());
+
+        // Suppress buffer changelog: written at commit (the driver commits after every input record).
+        List<TestRecord<byte[], byte[]>> buf = raw("withdrawal-processor-withdrawal-windows-suppress-store-changelog");
+        List<String> seen = new ArrayList<>();
+        for (TestRecord<byte[], byte[]> r : buf) {
+            StreamsFormats.WindowedKey k = StreamsFormats.timeWindowedKey(r.key());
+            if (r.value() == null) {
+                seen.add(k.window() + " tombstone");
+                continue;
+            }
+            assertEquals(List.of((byte) 3), List.of(r.headers().lastHeader("v").value()[0]), "buffer format version");
+            StreamsFormats.BufferedChange bc = StreamsFormats.suppressBufferValue(r.value());
+            JsonNode agg = Json.parseObject(bc.newValueString());
+            assertEquals(k.windowStart() + 10_000, bc.bufferTime());
+            assertEquals("transactions", bc.contextTopic());
+            assertEquals(0, bc.contextPartition());
+            seen.add(k.window() + " " + ids(agg) + " @" + bc.contextOffset());
+        }
+        long t0 = T0.toEpochMilli();
+        assertEquals(List.of("acct-01@" + t0 + " [tx-0001] @0", "acct-02@" + t0 + " [tx-0002] @1",
+                "acct-01@" + t0 + " [tx-0001, tx-0003] @2", "acct-01@" + t0 + " tombstone",
+                "acct-02@" + t0 + " tombstone", "acct-03@" + (t0 + 10_000) + " [tx-0006] @5"), lastCommitSorted(seen, 3));
+    }
+
+    /**
+     * The buffer logs the keys a commit touched in hash-set order: sort the records of the last
+     * commit (from index {@code from}: tombstones first, then by text).
+     */
+    private static List<String> lastCommitSorted(List<String> seen, int from) {
+        List<String> out = new ArrayList<>(seen.subList(0, from));
+        List<String> tail = new ArrayList<>(seen.subList(from, seen.size()));
+        tail.sort(java.util.Comparator.comparing((String s) -> !s.contains("tombstone")).thenComparing(s -> s));
+        out.addAll(tail);
+        return out;
+    }
+
     /** The truth derived from what the topology really produced is complete: every record has its parents. */
     @Test
     void truthOfTheRealTopologyHasNoWarnings() {
@@ -204,6 +310,7 @@ class WithdrawalTopologyTest {
         driver.advanceWallClockTime(Duration.ofSeconds(6));
         tx(6, "acct-02", "deposit", 30);
         driver.advanceWallClockTime(Duration.ofSeconds(6));
+        txAt(7, "acct-02", "withdrawal", 10, T0.plusSeconds(25)); // closes the windows of [T0, T0+10s)
 
         List<Rec> recs = new ArrayList<>();
         inputs.forEach((topic, list) -> {
@@ -214,20 +321,33 @@ class WithdrawalTopologyTest {
         });
         Map<String, Integer> outputs = new HashMap<>();
         for (String topic : driver.producedTopicNames()) {
-            List<TestRecord<String, String>> list = driver.createOutputTopic(topic, new StringDeserializer(),
-                    new StringDeserializer()).readRecordsToList();
+            List<TestRecord<byte[], byte[]>> list = raw(topic);
             for (int i = 0; i < list.size(); i++) {
-                TestRecord<String, String> r = list.get(i);
-                recs.add(Rec.of("dc1", topic, 0, i, r.timestamp(), r.key(), r.value()));
+                TestRecord<byte[], byte[]> r = list.get(i);
+                // the suppress buffer's tombstones carry no timestamp (the broker would set one)
+                long ts = r.timestamp() == null ? 0 : r.timestamp();
+                recs.add(new Rec("dc1", topic, 0, i, ts, r.key(), r.value()));
             }
             outputs.put(topic, list.size());
         }
         assertEquals(2, outputs.get("summaries"));
+        // [T0, T0+10s): acct-01 {tx-0001, tx-0002}, acct-77 {tx-0004}, acct-02 {tx-0005}
+        assertEquals(3, outputs.get("withdrawal-windows"));
+        assertEquals(4 + 1, outputs.get("withdrawal-processor-withdrawal-windows-changelog"));
 
         TruthDeriver.Result res = TruthDeriver.derive(Scenario.of("withdrawal"), "a", Map.of("dc1", "x:1"), recs,
                 List.of());
         assertEquals(List.of(), res.warnings());
-        assertEquals(8, res.events());
+        assertEquals(9, res.events());
+        int suppressRecords = 0;
+        for (JsonNode r : res.truth().get("records")) {
+            if (r.get("topic").asText().equals("withdrawal-processor-withdrawal-windows-suppress-store-changelog")) {
+                suppressRecords++;
+                assertEquals("intermediate", r.get("role").asText());
+                assertTrue(r.get("parents").size() > 0, r.toString());
+            }
+        }
+        assertTrue(suppressRecords >= 6, "suppress buffer changelog records: " + suppressRecords);
         for (JsonNode r : res.truth().get("records")) {
             if (r.get("role").asText().equals("origin")) {
                 assertEquals(0, r.get("parents").size());

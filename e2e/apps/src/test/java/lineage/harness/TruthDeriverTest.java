@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -28,6 +33,63 @@ class TruthDeriverTest {
         Rec r = Rec.of(cluster, topic, partition, off, ts, key, value);
         recs.add(r);
         return r.id();
+    }
+
+    /** Appends a record with raw key/value bytes. */
+    private String addRaw(String cluster, String topic, int partition, byte[] key, byte[] value) {
+        long off = nextOffset.merge(cluster + "/" + topic + "/" + partition, 1L, Long::sum) - 1;
+        Rec r = new Rec(cluster, topic, partition, off, clock++, key, value);
+        recs.add(r);
+        return r.id();
+    }
+
+    /** Window store changelog key: account + 8-byte window start + 4-byte seqnum. */
+    private static byte[] windowStoreKey(String account, long start) {
+        byte[] k = account.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(k.length + 12).put(k).putLong(start).putInt(0).array();
+    }
+
+    /** Suppress buffer key: account + 8-byte window start. */
+    private static byte[] windowedKey(String account, long start) {
+        byte[] k = account.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(k.length + 8).put(k).putLong(start).array();
+    }
+
+    /**
+     * A suppress buffer changelog value as Kafka 4.3.1 writes it: record context (timestamp, offset,
+     * topic, partition, headers), prior value, old value (null sentinel), new value, buffer time.
+     */
+    private static byte[] bufferValue(String ctxTopic, int ctxPartition, long ctxOffset, String newValue,
+            long bufferTime) {
+        try (ByteArrayOutputStream bytes = new ByteArrayOutputStream(); DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeLong(1_764_138_000_000L);
+            out.writeLong(ctxOffset);
+            byte[] t = ctxTopic.getBytes(StandardCharsets.UTF_8);
+            out.writeInt(t.length);
+            out.write(t);
+            out.writeInt(ctxPartition);
+            out.writeInt(1); // one header: traceparent
+            byte[] hk = "traceparent".getBytes(StandardCharsets.UTF_8);
+            byte[] hv = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8);
+            out.writeInt(hk.length);
+            out.write(hk);
+            out.writeInt(hv.length);
+            out.write(hv);
+            out.writeInt(-1); // prior value: null
+            out.writeInt(-2); // old value: same as prior
+            byte[] nv = newValue.getBytes(StandardCharsets.UTF_8);
+            out.writeInt(nv.length);
+            out.write(nv);
+            out.writeLong(bufferTime);
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String windowAgg(String account, List<String> ids) {
+        return json("account", account, "count", ids.size(), "event_ids", ids);
     }
 
     /** A MirrorMaker 2 copy: same partition, key, value and timestamp. */
@@ -78,9 +140,13 @@ class TruthDeriverTest {
     }
 
     private TruthDeriver.Result derive(String scenario) {
-        Map<String, String> clusters = scenario.equals("withdrawal") ? Map.of("dc1", "127.0.0.1:19092")
+        return derive(Scenario.of(scenario));
+    }
+
+    private TruthDeriver.Result derive(Scenario sc) {
+        Map<String, String> clusters = sc.name().equals("withdrawal") ? Map.of("dc1", "127.0.0.1:19092")
                 : Map.of("dc1", "127.0.0.1:19092", "dc2", "127.0.0.1:29092");
-        return TruthDeriver.derive(Scenario.of(scenario), "b", clusters, recs, List.of());
+        return TruthDeriver.derive(sc, "b", clusters, recs, List.of());
     }
 
     private static JsonNode record(TruthDeriver.Result res, String id) {
@@ -186,7 +252,7 @@ class TruthDeriverTest {
         assertEquals("withdrawal", t.get("scenario").asText());
         assertEquals("b", t.get("config").asText());
         assertEquals("127.0.0.1:19092", t.get("clusters").get("dc1").asText());
-        assertEquals(8, t.get("consumers").size());
+        assertEquals(9, t.get("consumers").size());
 
         JsonNode origin = record(res, "dc1/transactions/0/1");
         assertEquals("origin", origin.get("role").asText());
@@ -370,7 +436,138 @@ class TruthDeriverTest {
             }
         }
         assertTrue(sinkOnAccounts);
-        assertEquals(2 + 3 + 5 + 5 + 2, res.truth().get("consumers").size());
+        assertEquals(2 + 3 + 6 + 6 + 2, res.truth().get("consumers").size());
+    }
+
+    private static final String CL_WIN = "withdrawal-processor-withdrawal-windows-changelog";
+    private static final String CL_SUP = "withdrawal-processor-withdrawal-windows-suppress-store-changelog";
+    private static final long S = 1_764_138_000_000L; // a window start (multiple of 10 s)
+
+    @Test
+    void withdrawalWindows() {
+        String t1 = add("dc1", "transactions", 0, "acct-01", tx("tx-0001", "acct-01", "withdrawal", 100));
+        String t2 = add("dc1", "transactions", 0, "acct-01", tx("tx-0002", "acct-01", "withdrawal", 50));
+        add("dc1", "transactions", 0, "acct-01", tx("tx-0003", "acct-01", "deposit", 5));
+        String t4 = add("dc1", "transactions", 0, "acct-03", tx("tx-0004", "acct-03", "withdrawal", 10));
+        String t5 = add("dc1", "transactions", 1, "acct-02", tx("tx-0005", "acct-02", "withdrawal", 10));
+        // window store changelog: one record per withdrawal (uncached)
+        String w1 = addRaw("dc1", CL_WIN, 0, windowStoreKey("acct-01", S), bytes(windowAgg("acct-01", List.of("tx-0001"))));
+        String w2 = addRaw("dc1", CL_WIN, 0, windowStoreKey("acct-01", S),
+                bytes(windowAgg("acct-01", List.of("tx-0001", "tx-0002"))));
+        String w3 = addRaw("dc1", CL_WIN, 0, windowStoreKey("acct-03", S + 10_000),
+                bytes(windowAgg("acct-03", List.of("tx-0004"))));
+        String w4 = addRaw("dc1", CL_WIN, 1, windowStoreKey("acct-02", S), bytes(windowAgg("acct-02", List.of("tx-0005"))));
+        // suppress buffer changelog, at commits: acct-01's window buffered with both withdrawals (one
+        // commit), then closed by tx-0004 (tombstone) while acct-03's new window is buffered;
+        // acct-02's window closed and tombstoned but its result not read (falls back to the buffer).
+        String s1 = addRaw("dc1", CL_SUP, 0, windowedKey("acct-01", S),
+                bufferValue("transactions", 0, 1, windowAgg("acct-01", List.of("tx-0001", "tx-0002")), S + 10_000));
+        String s2 = addRaw("dc1", CL_SUP, 0, windowedKey("acct-01", S), null);
+        String s3 = addRaw("dc1", CL_SUP, 0, windowedKey("acct-03", S + 10_000),
+                bufferValue("transactions", 0, 3, windowAgg("acct-03", List.of("tx-0004")), S + 20_000));
+        String s4 = addRaw("dc1", CL_SUP, 1, windowedKey("acct-02", S),
+                bufferValue("transactions", 1, 0, windowAgg("acct-02", List.of("tx-0005")), S + 10_000));
+        String s5 = addRaw("dc1", CL_SUP, 1, windowedKey("acct-02", S), null);
+        String out = add("dc1", "withdrawal-windows", 0, "acct-01", json("account", "acct-01", "window_start", S,
+                "window_end", S + 10_000, "count", 2, "event_ids", List.of("tx-0001", "tx-0002")));
+
+        TruthDeriver.Result res = derive("withdrawal");
+        assertEquals(List.of(), res.warnings());
+        assertEquals(List.of(t1 + ":streams:S", t2 + ":streams:P"), parents(res, out));
+        JsonNode o = record(res, out);
+        assertEquals("output", o.get("role").asText());
+        assertEquals("tx-0002", o.get("event_id").asText());
+        assertEquals(List.of(t1 + ":state_store:P"), parents(res, w1));
+        assertEquals(List.of(t2 + ":state_store:P"), parents(res, w2)); // only what the window gained
+        assertEquals(List.of(t4 + ":state_store:P"), parents(res, w3));
+        assertEquals(List.of(t5 + ":state_store:P"), parents(res, w4));
+        assertEquals(List.of(t1 + ":state_store:S", t2 + ":state_store:P"), parents(res, s1));
+        assertEquals(List.of(t1 + ":state_store:S", t2 + ":state_store:P"), parents(res, s2)); // the emitted window
+        assertEquals(List.of(t4 + ":state_store:P"), parents(res, s3));
+        assertEquals(List.of(t5 + ":state_store:P"), parents(res, s4));
+        assertEquals(List.of(t5 + ":state_store:P"), parents(res, s5)); // as last buffered
+        JsonNode tomb = record(res, s2);
+        assertTrue(tomb.get("tombstone").asBoolean());
+        assertEquals("intermediate", tomb.get("role").asText());
+        assertEquals("tx-0002", tomb.get("event_id").asText());
+        assertEquals("tx-0004", record(res, s3).get("event_id").asText());
+        assertEquals("intermediate", record(res, w2).get("role").asText());
+
+        JsonNode e1 = event(res, "tx-0001");
+        assertEquals(List.of("dc1/transactions", "dc1/" + CL_WIN, "dc1/" + CL_SUP, "dc1/withdrawal-windows"),
+                strings(e1.get("topics")));
+        assertEquals(List.of("withdrawal-processor/withdrawal-windows",
+                "withdrawal-processor/withdrawal-windows-suppress-store"), strings(e1.get("state_stores")));
+        assertEquals(List.of("outcome-consumer", "transaction-producer", "withdrawal-processor"),
+                strings(e1.get("services")));
+    }
+
+    @Test
+    void undecodableWindowRecordsAreWarnings() {
+        add("dc1", "transactions", 0, "acct-01", tx("tx-0001", "acct-01", "withdrawal", 100));
+        byte[] good = bufferValue("transactions", 0, 0, windowAgg("acct-01", List.of("tx-0001")), S + 10_000);
+        String cut = addRaw("dc1", CL_SUP, 0, windowedKey("acct-01", S), java.util.Arrays.copyOf(good, good.length - 3));
+        byte[] longer = java.util.Arrays.copyOf(good, good.length + 1);
+        String extra = addRaw("dc1", CL_SUP, 0, windowedKey("acct-01", S), longer);
+        String shortKey = addRaw("dc1", CL_SUP, 0, new byte[] {1, 2}, good);
+        String unknown = addRaw("dc1", CL_SUP, 0, windowedKey("acct-09", S), null);
+        // decodes, but the record context names another record than the window's last withdrawal
+        String ctx = addRaw("dc1", CL_SUP, 0, windowedKey("acct-01", S),
+                bufferValue("transactions", 0, 7, windowAgg("acct-01", List.of("tx-0001")), S + 10_000));
+        String badWinKey = addRaw("dc1", CL_WIN, 0, new byte[] {1, 2, 3}, bytes(windowAgg("acct-01", List.of("tx-0001"))));
+        String winTomb = addRaw("dc1", CL_WIN, 0, windowStoreKey("acct-01", S), null);
+        String noIds = add("dc1", "withdrawal-windows", 0, "acct-01", json("account", "acct-01", "count", 0));
+
+        TruthDeriver.Result res = derive("withdrawal");
+        List<String> w = res.warnings();
+        for (String id : List.of(cut, extra, shortKey, unknown, badWinKey, winTomb, noIds)) {
+            assertEquals(List.of(), parents(res, id), id);
+            assertTrue(w.stream().anyMatch(s -> s.startsWith(id + ": no parents")), id + " " + w);
+        }
+        assertTrue(w.stream().anyMatch(s -> s.startsWith(cut) && s.contains("ends early")), w.toString());
+        assertTrue(w.stream().anyMatch(s -> s.startsWith(extra) && s.contains("1 bytes left")), w.toString());
+        assertEquals(List.of("dc1/transactions/0/0:state_store:P"), parents(res, ctx));
+        assertTrue(w.stream().anyMatch(s -> s.startsWith(ctx) && s.contains("record context names transactions/0/7")),
+                w.toString());
+        assertEquals(7 + 1, w.size(), w.toString()); // 7 records without parents, the record context
+    }
+
+    @Test
+    void restoreConsumersOnlyWhenRestored() {
+        withdrawalRun("dc1", "");
+        assertTrue(restoreConsumers(derive("withdrawal")).isEmpty());
+        List<String> expected = List.of("dc1/withdrawal-processor-accounts-store-changelog",
+                "dc1/withdrawal-processor-balances-changelog", "dc1/withdrawal-processor-type-totals-changelog",
+                "dc1/withdrawal-processor-summary-buffer-changelog", "dc1/" + CL_WIN, "dc1/" + CL_SUP);
+        Scenario restored = Scenario.of("withdrawal").withRestore().withRestore(); // idempotent
+        TruthDeriver.Result res = derive(restored);
+        assertEquals(expected, restoreConsumers(res));
+        assertEquals(9 + 6, res.truth().get("consumers").size());
+        for (JsonNode c : res.truth().get("consumers")) {
+            if (c.get("kind").asText().equals("restore")) {
+                assertEquals("withdrawal-processor", c.get("service").asText());
+                assertFalse(c.has("connector"));
+            }
+        }
+        // multicluster: the Streams app and its changelogs are in dc2
+        recs.clear();
+        nextOffset.clear();
+        assertEquals(expected.stream().map(t -> t.replace("dc1/", "dc2/")).toList(),
+                restoreConsumers(derive(Scenario.of("multicluster").withRestore())));
+    }
+
+    private static List<String> restoreConsumers(TruthDeriver.Result res) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode c : res.truth().get("consumers")) {
+            if (c.get("kind").asText().equals("restore")) {
+                out.add(c.get("cluster").asText() + "/" + c.get("topic").asText());
+            }
+        }
+        return out;
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
     }
 
     @Test
@@ -401,5 +598,11 @@ class TruthDeriverTest {
         assertFalse(m.isPipelineTopic("dc2", "dc1.heartbeats"));
         assertEquals("withdrawal-processor/summary-buffer",
                 m.info("dc2", "withdrawal-processor-summary-buffer-changelog").stateStore());
+        assertEquals(Scenario.Kind.WINDOWS, w.info("dc1", "withdrawal-windows").kind());
+        assertEquals(Scenario.Kind.WINDOWS_CHANGELOG, w.info("dc1", CL_WIN).kind());
+        assertEquals(Scenario.Kind.SUPPRESS_CHANGELOG, m.info("dc2", CL_SUP).kind());
+        assertEquals("withdrawal-processor/withdrawal-windows-suppress-store", m.info("dc2", CL_SUP).stateStore());
+        assertEquals(Scenario.Kind.MIRROR, m.info("dc1", "dc2.withdrawal-windows").kind());
+        assertEquals("output", m.info("dc1", "dc2.withdrawal-windows").role());
     }
 }
