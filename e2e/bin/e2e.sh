@@ -3,7 +3,8 @@
 #   e2e.sh [SCENARIOS] [CONFIGS]     e.g. e2e.sh withdrawal,multicluster a,b,c,d (these are the defaults;
 #                                    E2E_SCENARIOS / E2E_CONFIGS, comma- or space-separated, also work)
 # Captures go to E2E_OUT (default: a new temp dir), one directory per run: SCENARIO-CONFIG/,
-# with run-scenario's output in SCENARIO-CONFIG.log and lineage-eval's in SCENARIO-CONFIG.eval.
+# with run-scenario's output in SCENARIO-CONFIG.log and lineage-eval's in SCENARIO-CONFIG.eval (and,
+# after the lineage processor, SCENARIO-CONFIG.stitched.eval).
 # Env: E2E_OUT, E2E_SKIP_FETCH=1 (do not run fetch.sh), plus everything run-scenario.sh reads
 #      (e.g. RESTART_STREAMS=1: every run restarts the Streams app with restoration, then a second burst).
 # Exit status: non-zero if any run or evaluation failed.
@@ -16,6 +17,19 @@ OUT="${E2E_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/lineage-e2e.XXXXXX")}"
 mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 
 [[ "${E2E_SKIP_FETCH:-0}" == 1 ]] || "$E2E/bin/fetch.sh"
+
+# evaluate DIR OUTFILE [ARGS...]: lineage-eval's final line on stdout; non-zero when it failed.
+evaluate() {
+  local dir="$1" out="$2" line; shift 2
+  if (cd "$REPO" && go run ./cmd/lineage-eval "$@" "$dir") >"$out" 2>"$out.err"; then
+    line="$(grep -E '^events=' "$out" | tail -1)"
+    [[ -n "$line" ]] || { echo "(no metrics line in $out)"; return 1; }
+    echo "$line"
+  else
+    tail -n 15 "$out.err" >&2
+    echo "lineage-eval $* FAILED (see $out.err)"; return 1
+  fi
+}
 
 read -r -a scen <<<"${SCENARIOS//,/ }"
 read -r -a cfgs <<<"${CONFIGS//,/ }"
@@ -31,21 +45,16 @@ for s in "${scen[@]}"; do
       tail -n 15 "$OUT/$name.log" >&2
     fi
     dur=$((SECONDS - t0))
-    spans=- recs=- metrics="-"
+    spans=- recs=- metrics="-" stitched="-"
     if [[ -f "$dir/spans.jsonl" ]]; then
       spans="$(jq '[.resourceSpans[]?.scopeSpans[]?.spans[]?] | length' "$dir/spans.jsonl" | awk '{s+=$1} END {print s+0}')"
     fi
     [[ -f "$dir/truth.json" ]] && recs="$(jq '.records | length' "$dir/truth.json" 2>/dev/null || echo -)"
     if [[ "$rstatus" == ok ]]; then
-      if (cd "$REPO" && go run ./cmd/lineage-eval "$dir") >"$OUT/$name.eval" 2>"$OUT/$name.eval.err"; then
-        metrics="$(grep -E '^events=' "$OUT/$name.eval" | tail -1)"
-        [[ -n "$metrics" ]] || { metrics="(no metrics line)"; failed=1; }
-      else
-        metrics="lineage-eval FAILED (see $OUT/$name.eval)"; failed=1
-        tail -n 15 "$OUT/$name.eval.err" >&2
-      fi
+      metrics="$(evaluate "$dir" "$OUT/$name.eval")" || failed=1
+      stitched="$(evaluate "$dir" "$OUT/$name.stitched.eval" --stitch)" || failed=1
     fi
-    rows+=("$(printf '%-14s %-3s %-7s %6ss %7s %7s  %s' "$s" "$c" "$rstatus" "$dur" "$spans" "$recs" "$metrics")")
+    rows+=("$(printf '%-14s %-3s %-7s %6ss %7s %7s  %s\n%50s stitched: %s' "$s" "$c" "$rstatus" "$dur" "$spans" "$recs" "$metrics" "" "$stitched")")
   done
 done
 
