@@ -132,7 +132,7 @@ func TestCaptureWithdrawalB(t *testing.T) {
 		}
 	}
 	for _, r := range rootsAt {
-		if strAttr(out[r.info.spanID], attrRule) == ruleStreamsForwardedHeader {
+		if rule := strAttr(out[r.info.spanID], attrRule); rule == ruleStreamsForwardedHeader || rule == ruleStreamsKey {
 			streamsEdges++
 			parent := in[out[r.info.spanID].ParentSpanID()]
 			assert.Equal(t, ptrace.SpanKindConsumer, parent.info.kind)
@@ -142,12 +142,18 @@ func TestCaptureWithdrawalB(t *testing.T) {
 	t.Logf("withdrawal-b: %d spans, edges %v, flush/punctuator consumers re-parented %d/%d, flush roots stitched by rule 2: %d/%d, expired traces %d, expired consumer waits %d",
 		len(in), h.p.stats.edges, hops, flushConsumers, streamsEdges, len(rootsAt), h.p.stats.expiredTraces, h.p.stats.expiredSpans)
 	assert.Positive(t, flushConsumers)
-	assert.Equal(t, 9, streamsEdges, "balance-updates 7 + type-totals 2 have a forwarded header")
+	var flushOutputs int
+	for _, r := range rootsAt {
+		if r.info.coord.topic == "balance-updates" || r.info.coord.topic == "type-totals" {
+			flushOutputs++
+		}
+	}
+	assert.Equal(t, flushOutputs, streamsEdges, "every balance-updates and type-totals flush has a forwarded header and a key")
 }
 
 // TestCaptureConservation: for every capture and both modes, nothing is lost or duplicated.
 func TestCaptureConservation(t *testing.T) {
-	for _, c := range []string{"withdrawal-a", "withdrawal-b", "withdrawal-c", "multicluster-a", "multicluster-b", "multicluster-c"} {
+	for _, c := range []string{"withdrawal-a", "withdrawal-b", "withdrawal-c", "withdrawal-d", "withdrawal-restart-a", "multicluster-a", "multicluster-b", "multicluster-c", "multicluster-d"} {
 		for _, mode := range []Mode{ModeRewrite, ModeLink} {
 			t.Run(c+"/"+string(mode), func(t *testing.T) {
 				orig := loadCapture(t, c)
@@ -159,10 +165,18 @@ func TestCaptureConservation(t *testing.T) {
 				for id := range in {
 					assert.Contains(t, out, id)
 				}
-				// every parent span id points at a span of the same trace, or is unchanged
+				// the synthesized state-store spans sit between changelog writes and their process spans
+				all := h.synthOut()
 				for id, s := range out {
+					all[id] = s
+				}
+				for _, st := range h.synthOut() {
+					assert.Contains(t, all, st.ParentSpanID(), "a state-store span's parent is a span of the capture")
+				}
+				// every parent span id points at a span of the same trace, or is unchanged
+				for id, s := range all {
 					if pid := s.ParentSpanID(); !pid.IsEmpty() && strAttr(s, attrRule) != "" && mode == ModeRewrite {
-						if p, ok := out[pid]; assert.True(t, ok, "parent of %s", id) {
+						if p, ok := all[pid]; assert.True(t, ok, "parent of %s", id) {
 							assert.Equal(t, p.TraceID(), s.TraceID())
 						}
 					}
@@ -171,14 +185,59 @@ func TestCaptureConservation(t *testing.T) {
 				for id, s := range in {
 					inSpans[id] = s.span
 				}
-				danglingIn, danglingOut := dangling(inSpans), dangling(out)
+				danglingIn, danglingOut := dangling(inSpans), dangling(all)
 				assert.LessOrEqual(t, danglingOut, danglingIn, "no span loses its parent")
-				t.Logf("%s %s: spans %d edges %v expired traces %d expired consumer waits %d late rewritten %d, link fallbacks %d, traces %d -> %d, dangling parents %d -> %d",
-					c, mode, len(in), h.p.stats.edges, h.p.stats.expiredTraces, h.p.stats.expiredSpans, h.p.stats.lateRewritten, h.p.stats.linkFallbacks,
+				t.Logf("%s %s: spans %d (+%d synthesized) edges %v expired traces %d expired consumer waits %d late rewritten %d, link fallbacks %d, traces %d -> %d, dangling parents %d -> %d",
+					c, mode, len(in), h.p.stats.synthesized, h.p.stats.edges, h.p.stats.expiredTraces, h.p.stats.expiredSpans, h.p.stats.lateRewritten, h.p.stats.linkFallbacks,
 					traceCount(inSpans), traceCount(out), danglingIn, danglingOut)
 			})
 		}
 	}
+}
+
+// TestCaptureStreamsRules checks the shape of what the Kafka Streams rules wrote on every capture:
+// each recovered parent of a StreamThread send is a process span of the same service and thread,
+// each fan_in link points at one, and each synthesized state-store span hangs under one, with
+// its changelog write beneath it (rewrite mode).
+func TestCaptureStreamsRules(t *testing.T) {
+	for _, c := range []string{"withdrawal-a", "withdrawal-b", "withdrawal-c", "withdrawal-d", "withdrawal-restart-a", "multicluster-a", "multicluster-b", "multicluster-c", "multicluster-d"} {
+		t.Run(c, func(t *testing.T) {
+			orig := loadCapture(t, c)
+			in := indexSpans(orig)
+			h := replay(t, cloneAll(orig), nil)
+			out, synth := h.out(), h.synthOut()
+			isProcessOf := func(id pcommon.SpanID, s capturedSpan) bool {
+				p, ok := in[id]
+				return ok && p.info.kind == ptrace.SpanKindConsumer && p.service == s.service && p.info.thread == s.info.thread
+			}
+			for id, s := range in {
+				o := out[id]
+				switch strAttr(o, attrRule) {
+				case ruleStreamsKey, ruleStreamsMisparented:
+					assert.True(t, isProcessOf(o.ParentSpanID(), s), "%s: parent is a process span of its thread", id)
+				case ruleStreamsChangelog:
+					st, ok := synth[o.ParentSpanID()]
+					if assert.True(t, ok, "%s: a changelog write with a parent sits under its state-store span", id) {
+						assert.True(t, isProcessOf(st.ParentSpanID(), s))
+						assert.Equal(t, o.TraceID(), st.TraceID())
+					}
+				}
+				for i := 0; i < o.Links().Len(); i++ {
+					if l := o.Links().At(i); strAttrMap(l.Attributes(), attrRule) == ruleFanIn {
+						assert.True(t, isProcessOf(l.SpanID(), s), "%s: fan_in links a process span of its thread", id)
+					}
+				}
+			}
+			t.Logf("%s: edges %v, %d state-store spans", c, h.p.stats.edges, len(synth))
+		})
+	}
+}
+
+func strAttrMap(m pcommon.Map, k string) string {
+	if v, ok := m.Get(k); ok {
+		return v.Str()
+	}
+	return ""
 }
 
 // BenchmarkConsumeTracesWithdrawalA replays the withdrawal-a capture through ConsumeTraces.
@@ -229,7 +288,7 @@ func TestWriteProcessedCaptures(t *testing.T) {
 	if root == "" {
 		t.Skip("LINEAGE_PROCESSED_DIR not set")
 	}
-	for _, c := range []string{"withdrawal-a", "withdrawal-b", "withdrawal-c", "multicluster-a", "multicluster-b", "multicluster-c"} {
+	for _, c := range []string{"withdrawal-a", "withdrawal-b", "withdrawal-c", "withdrawal-d", "withdrawal-restart-a", "multicluster-a", "multicluster-b", "multicluster-c", "multicluster-d"} {
 		for _, mode := range []Mode{ModeRewrite, ModeLink} {
 			h := replay(t, loadCapture(t, c), func(cfg *Config) { cfg.Mode = mode })
 			dir := filepath.Join(root, c+"-"+string(mode))

@@ -50,7 +50,16 @@ type Config struct {
 	// ClusterAttribute is the resource attribute naming the Kafka cluster, used for a span's
 	// record coordinate when the span lacks messaging.kafka.cluster.id.
 	ClusterAttribute string `mapstructure:"cluster_attribute"`
+
+	// FlushPairingWindow is the longest gap between the start of a changelog write at a Kafka
+	// Streams cache flush and the start of the downstream forward of the same key (rule
+	// streams_changelog). The captures show at most 28 ms.
+	FlushPairingWindow time.Duration `mapstructure:"flush_pairing_window"`
 }
+
+// maxFlushPairingWindow: a cache flush writes its records within milliseconds; a window longer
+// than this would pair records of different flushes (punctuations run every few seconds).
+const maxFlushPairingWindow = time.Second
 
 var _ confmap.Validator = (*Config)(nil)
 
@@ -83,6 +92,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("index_ttl: must be positive, got %s", c.IndexTTL))
 	} else if c.DecisionWait > 0 && c.IndexTTL < c.DecisionWait {
 		errs = append(errs, fmt.Errorf("index_ttl: must be at least decision_wait (%s), got %s", c.DecisionWait, c.IndexTTL))
+	}
+	if c.FlushPairingWindow <= 0 || c.FlushPairingWindow > maxFlushPairingWindow {
+		errs = append(errs, fmt.Errorf("flush_pairing_window: must be positive and at most %s, got %s", maxFlushPairingWindow, c.FlushPairingWindow))
 	}
 	if c.ClusterAttribute == "" {
 		errs = append(errs, errors.New("cluster_attribute: must not be empty"))

@@ -25,7 +25,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(componentType, "custom"), want: &Config{
 			Mode: ModeLink, DecisionWait: time.Minute, MaxBufferedSpans: 5000, MaxBufferedBytes: 1 << 20,
 			MappingTTL: 30 * time.Minute, MaxMappings: 2000, IndexTTL: 2 * time.Minute,
-			ClusterAttribute: "deployment.kafka.cluster",
+			ClusterAttribute: "deployment.kafka.cluster", FlushPairingWindow: 50 * time.Millisecond,
 		}},
 		{id: component.NewIDWithName(componentType, "bad_mode"), wantErr: []string{`mode: must be "rewrite" or "link", got "merge"`}},
 		{id: component.NewIDWithName(componentType, "bad_wait"), wantErr: []string{"decision_wait: must be positive, got 0s"}},
@@ -37,6 +37,8 @@ func TestLoadConfig(t *testing.T) {
 			"index_ttl: must be at least decision_wait (2m0s), got 1m0s",
 		}},
 		{id: component.NewIDWithName(componentType, "bad_cluster"), wantErr: []string{"cluster_attribute: must not be empty"}},
+		{id: component.NewIDWithName(componentType, "bad_pairing"), wantErr: []string{"flush_pairing_window: must be positive and at most 1s, got 0s"}},
+		{id: component.NewIDWithName(componentType, "bad_pairing_long"), wantErr: []string{"flush_pairing_window: must be positive and at most 1s, got 5s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

@@ -15,6 +15,11 @@ const (
 	attrOffsetOld    = "messaging.kafka.message.offset"
 	attrOffsetV143   = "messaging.kafka.offset"
 	attrClusterID    = "messaging.kafka.cluster.id"
+	attrMessageKey   = "messaging.kafka.message.key" // same name under the v1.43 conventions
+	attrTombstone    = "messaging.kafka.message.tombstone"
+	attrGroupOld     = "messaging.kafka.consumer.group"
+	attrGroupV143    = "messaging.consumer.group.name"
+	changelogSuffix  = "-changelog"
 	attrThreadName   = "thread.name"
 	attrServiceName  = "service.name"
 	streamThreadPart = "-StreamThread-"
@@ -105,6 +110,13 @@ type spanInfo struct {
 	thread   string
 	coord    coordinate
 	hasCoord bool
+	// record key (messaging.kafka.message.key), on process spans and plain producers only
+	recKey    string
+	hasKey    bool
+	tombstone bool
+	group     string // consumer group (= application.id on Streams process spans)
+	start     pcommon.Timestamp
+	end       pcommon.Timestamp
 }
 
 func (s *spanInfo) isRoot() bool { return s.parentID.IsEmpty() }
@@ -123,8 +135,21 @@ func readSpanInfo(span ptrace.Span, service, resourceCluster string) spanInfo {
 		parentID: span.ParentSpanID(),
 		kind:     span.Kind(),
 		service:  service,
+		start:    span.StartTimestamp(),
+		end:      span.EndTimestamp(),
 	}
 	attrs := span.Attributes()
+	if k, ok := attrs.Get(attrMessageKey); ok {
+		info.recKey, info.hasKey = k.AsString(), true
+	}
+	if t, ok := attrs.Get(attrTombstone); ok && t.Type() == pcommon.ValueTypeBool {
+		info.tombstone = t.Bool()
+	}
+	if g := stringAttr(attrs, attrGroupOld); g != "" {
+		info.group = g
+	} else {
+		info.group = stringAttr(attrs, attrGroupV143)
+	}
 	if t, ok := attrs.Get(attrThreadName); ok && t.Type() == pcommon.ValueTypeStr {
 		info.thread = t.Str()
 	}
@@ -135,6 +160,20 @@ func readSpanInfo(span ptrace.Span, service, resourceCluster string) spanInfo {
 }
 
 func isStreamThread(thread string) bool { return strings.Contains(thread, streamThreadPart) }
+
+func isChangelog(topic string) bool { return strings.HasSuffix(topic, changelogSuffix) }
+
+// storeName derives the state store of a changelog topic: `<application.id>-<store>-changelog`.
+// With the application id known (the consumer group of the service's Streams process spans) the
+// prefix is stripped exactly; otherwise the store is what follows the application id, taken as
+// everything up to the first '-' that leaves a non-empty store (a best effort, documented).
+func storeName(topic, appID string) string {
+	s := strings.TrimSuffix(topic, changelogSuffix)
+	if appID != "" && strings.HasPrefix(s, appID+"-") && len(s) > len(appID)+1 {
+		return s[len(appID)+1:]
+	}
+	return s
+}
 
 func isTaskThread(thread string) bool { return strings.HasPrefix(thread, taskThreadPrefix) }
 

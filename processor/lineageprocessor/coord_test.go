@@ -75,3 +75,14 @@ func FuzzParseCoordinate(f *testing.F) {
 		_ = c.String()
 	})
 }
+
+func TestStoreName(t *testing.T) {
+	assert.Equal(t, "balances", storeName("withdrawal-processor-balances-changelog", "withdrawal-processor"))
+	assert.Equal(t, "withdrawal-windows-suppress-store",
+		storeName("withdrawal-processor-withdrawal-windows-suppress-store-changelog", "withdrawal-processor"))
+	assert.Equal(t, "other-app-x", storeName("other-app-x-changelog", "withdrawal-processor"))
+	assert.Equal(t, "withdrawal-processor",
+		appIDFromThread("withdrawal-processor-c0ef6131-cfca-4b12-98c9-c5e41f02633f-StreamThread-1"))
+	assert.Empty(t, appIDFromThread("withdrawal-processor-0d7c-StreamThread-1"))
+	assert.Empty(t, appIDFromThread("main"))
+}

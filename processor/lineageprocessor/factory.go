@@ -27,6 +27,9 @@ const (
 	DefaultMaxMappings = 1_000_000
 	// DefaultIndexTTL is the default Config.IndexTTL.
 	DefaultIndexTTL = 5 * time.Minute
+	// DefaultFlushPairingWindow is the default Config.FlushPairingWindow: 3.5 times the largest
+	// changelog-write-to-forward gap in the captures (28 ms).
+	DefaultFlushPairingWindow = 100 * time.Millisecond
 	// DefaultClusterAttribute is the default Config.ClusterAttribute.
 	DefaultClusterAttribute = "kafka.cluster.name"
 )
@@ -49,6 +52,8 @@ func createDefaultConfig() component.Config {
 		MaxMappings:      DefaultMaxMappings,
 		IndexTTL:         DefaultIndexTTL,
 		ClusterAttribute: DefaultClusterAttribute,
+
+		FlushPairingWindow: DefaultFlushPairingWindow,
 	}
 }
 

@@ -70,13 +70,36 @@ func (h *harness) shutdown() {
 	require.NoError(h.t, h.p.Shutdown(context.Background()))
 }
 
-// out returns every span passed on so far by span id, with its service.
+// out returns every ORIGINAL span passed on so far by span id (synthesized state-store spans
+// are left out: spans in == spans out is about the originals).
 func (h *harness) out() map[pcommon.SpanID]ptrace.Span {
 	m := map[pcommon.SpanID]ptrace.Span{}
 	for _, td := range h.sink.AllTraces() {
-		forEachSpan(td, func(_ pcommon.Resource, s ptrace.Span) { m[s.SpanID()] = s })
+		forEachSpan(td, func(_ pcommon.Resource, s ptrace.Span) {
+			if !isSynthesized(s) {
+				m[s.SpanID()] = s
+			}
+		})
 	}
 	return m
+}
+
+// synthOut returns the synthesized spans passed on so far by span id.
+func (h *harness) synthOut() map[pcommon.SpanID]ptrace.Span {
+	m := map[pcommon.SpanID]ptrace.Span{}
+	for _, td := range h.sink.AllTraces() {
+		forEachSpan(td, func(_ pcommon.Resource, s ptrace.Span) {
+			if isSynthesized(s) {
+				m[s.SpanID()] = s
+			}
+		})
+	}
+	return m
+}
+
+func isSynthesized(s ptrace.Span) bool {
+	_, ok := s.Attributes().Get(attrDerivedFrom)
+	return ok
 }
 
 func forEachSpan(td ptrace.Traces, fn func(pcommon.Resource, ptrace.Span)) {
@@ -157,3 +180,17 @@ func strAttr(s ptrace.Span, k string) string {
 }
 
 func processortestSettings() processor.Settings { return processortest.NewNopSettings(componentType) }
+
+// synthCount counts the spans of td under the processor's own scope (the synthesized spans; tests).
+func synthCount(td ptrace.Traces) int {
+	n := 0
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		sss := td.ResourceSpans().At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			if sss.At(j).Scope().Name() == scopeName {
+				n += sss.At(j).Spans().Len()
+			}
+		}
+	}
+	return n
+}

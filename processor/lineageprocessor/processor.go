@@ -52,6 +52,8 @@ type entry struct {
 	info  spanInfo
 	size  int64
 	unit  *unit
+	// linkParent: link mode, the parent recovered for this span (written as a link)
+	linkParent *spanInfo
 }
 
 // unit is a group of held spans that is released together: all held spans of one trace
@@ -109,6 +111,7 @@ type lineageProcessor struct {
 type stats struct {
 	spansIn, spansOut, lateRewritten, evicted, flushed int64
 	expiredTraces, expiredSpans, linkFallbacks         int64
+	synthesized                                        int64
 	edges                                              map[string]int64
 }
 
@@ -124,7 +127,7 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 		logger:    set.Logger,
 		next:      next,
 		clock:     clk,
-		rules:     defaultRules(),
+		rules:     defaultRules(cfg),
 		tel:       tel,
 		traces:    map[pcommon.TraceID]*unit{},
 		held:      map[spanKey]*entry{},
@@ -213,12 +216,14 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 	p.mu.Lock()
 	p.stats.spansIn += int64(n)
 	now := p.clock.Now()
+	synthAdded := 0
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		service := stringAttr(rs.Resource().Attributes(), attrServiceName)
 		cluster := stringAttr(rs.Resource().Attributes(), p.cfg.ClusterAttribute)
 		var rh *resHandle
+		var synth []ptrace.Span
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
@@ -239,13 +244,21 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
 				info := readSpanInfo(span, service, cluster)
 				p.index.observe(&info, now, p.touch)
-				return p.ingest(span, &info, now, handle)
+				if p.ingest(span, &info, now, handle) {
+					return true
+				}
+				if st, ok := p.synthesizeStateStore(span, &info, nil); ok {
+					synth = append(synth, st)
+				}
+				return false
 			})
 		}
 		sss.RemoveIf(func(ss ptrace.ScopeSpans) bool { return ss.Spans().Len() == 0 })
+		appendSynthScope(rs, synth)
+		synthAdded += len(synth)
 	}
 	rss.RemoveIf(func(rs ptrace.ResourceSpans) bool { return rs.ScopeSpans().Len() == 0 })
-	passed := td.SpanCount()
+	passed := td.SpanCount() - synthAdded
 	p.stats.spansOut += int64(passed)
 	p.tel.spansSent.Add(ctx, int64(passed))
 	p.resolveWaiting(now)
@@ -415,12 +428,6 @@ func (p *lineageProcessor) unregisterWake(u *unit) {
 // first and applied afterwards, so that an edge whose parent is itself decided in the same pass
 // still sees that parent held (reverse links in link mode).
 func (p *lineageProcessor) resolveWaiting(now time.Time) {
-	type found struct {
-		u      *unit
-		parent *spanInfo
-		rule   string
-		st     resolveStatus
-	}
 	// candidates: the new units and the units woken by new index keys, in creation order
 	cands := p.fresh
 	p.fresh = nil
@@ -432,6 +439,32 @@ func (p *lineageProcessor) resolveWaiting(now time.Time) {
 	clear(p.touched)
 	if len(cands) == 0 {
 		return
+	}
+	p.resolvePass(now, cands)
+	// edges recorded in this pass may decide other waiting units (changelog writes waiting for
+	// their flush partner): run again while that happens, bounded
+	for i := 0; i < maxMappingChain && (len(p.touched) > 0 || len(p.fresh) > 0); i++ {
+		cands = p.fresh
+		p.fresh = nil
+		for k := range p.touched {
+			if us, ok := p.waiters[k]; ok {
+				cands = append(cands, us...)
+			}
+		}
+		clear(p.touched)
+		if len(cands) == 0 {
+			return
+		}
+		p.resolvePass(now, cands)
+	}
+}
+
+func (p *lineageProcessor) resolvePass(now time.Time, cands []*unit) {
+	type found struct {
+		u      *unit
+		parent *spanInfo
+		rule   string
+		st     resolveStatus
 	}
 	slices.SortFunc(cands, func(a, b *unit) int { return cmp.Compare(a.seq, b.seq) })
 	cands = slices.Compact(cands)
@@ -474,8 +507,13 @@ func (p *lineageProcessor) applyEdge(u *unit, parent *spanInfo, rule string, now
 	p.tel.edges.Add(context.Background(), 1, ruleAttr(rule))
 	head := u.head
 	head.span.Attributes().PutStr(attrRule, rule)
+	if isStreamsRootProducer(&head.info) {
+		p.index.recordEdge(head.info.key(), parent, p.touch)
+		p.addFanIn(head, parent)
+	}
 	if p.cfg.Mode == ModeLink {
 		p.addLinks(head, parent, rule, true)
+		head.linkParent = parent
 		return // released by the caller once every edge of the pass is written
 	}
 	u.parent, u.rule = parent, rule
@@ -486,6 +524,22 @@ func (p *lineageProcessor) applyEdge(u *unit, parent *spanInfo, rule string, now
 		return
 	}
 	p.finishEdge(u, now)
+}
+
+// addFanIn links a flushed output (or its changelog write) to the other process spans that fed
+// it (see fanInContributors). Links only: ids are never changed for fan-in.
+func (p *lineageProcessor) addFanIn(head *entry, parent *spanInfo) {
+	cs := fanInContributors(p.index, &head.info, parent, p.cfg.FlushPairingWindow)
+	for _, c := range cs {
+		l := head.span.Links().AppendEmpty()
+		l.SetTraceID(c.traceID)
+		l.SetSpanID(c.spanID)
+		l.Attributes().PutStr(attrRule, ruleFanIn)
+	}
+	if n := int64(len(cs)); n > 0 {
+		p.stats.edges[ruleFanIn] += n
+		p.tel.edges.Add(context.Background(), n, ruleAttr(ruleFanIn))
+	}
 }
 
 // addLinks records the edge head -> parent as a link on head and, when reverse is set and the
@@ -533,7 +587,10 @@ func (p *lineageProcessor) finishEdge(u *unit, now time.Time) {
 	// a span unit whose own trace has meanwhile been merged into f is re-parented in place
 	if u.kind == unitKindSpan && f != p.final(u.traceID, now) {
 		tu := p.traces[u.traceID]
-		if (tu == nil || tu.released) && p.traceEmitted(u.traceID, now) {
+		// A producer span unit (streams_misparented) holds every descendant its span got since
+		// it arrived, and a producer span's descendants are consumer spans that arrive after it:
+		// moving it tears nothing apart.
+		if (tu == nil || tu.released) && p.traceEmitted(u.traceID, now) && head.info.kind != ptrace.SpanKindProducer {
 			// The span sits in a trace whose other spans (possibly its own descendants) have been
 			// passed on already: moving it would tear that trace apart. Record the edge as links
 			// instead.
@@ -776,7 +833,15 @@ func (p *lineageProcessor) takeReleased() ptrace.Traces {
 	}
 	rsOf := map[*resHandle]ptrace.ResourceSpans{}
 	ssOf := map[*scopeHandle]ptrace.ScopeSpans{}
+	synthOf := map[*resHandle][]ptrace.Span{}
+	var synthRes []*resHandle // first-seen order, for a deterministic output
 	for _, e := range p.released {
+		if st, ok := p.synthesizeStateStore(e.span, &e.info, e.linkParent); ok {
+			if _, seen := synthOf[e.scope.res]; !seen {
+				synthRes = append(synthRes, e.scope.res)
+			}
+			synthOf[e.scope.res] = append(synthOf[e.scope.res], st)
+		}
 		ss, ok := ssOf[e.scope]
 		if !ok {
 			rs, ok := rsOf[e.scope.res]
@@ -792,6 +857,9 @@ func (p *lineageProcessor) takeReleased() ptrace.Traces {
 			ssOf[e.scope] = ss
 		}
 		e.span.MoveTo(ss.Spans().AppendEmpty())
+	}
+	for _, rh := range synthRes {
+		appendSynthScope(rsOf[rh], synthOf[rh])
 	}
 	p.stats.spansOut += int64(len(p.released))
 	p.tel.spansSent.Add(context.Background(), int64(len(p.released)))

@@ -37,20 +37,44 @@ type Rule interface {
 	Resolve(idx *coordIndex, s *spanInfo) (parent *spanInfo, status resolveStatus, wakeOn []wakeKey)
 }
 
-// wakeKey is a coordinate or a spanKey (exactly one is set); the index touches the coordinate
-// of every span it indexes, and the spanKey of every producer span.
+// wakeKey is a coordinate, a spanKey, a (service, thread, key) of Streams process spans, a
+// (service, thread) of Streams root producer spans, or the spanKey of a span whose recovered edge
+// was recorded (exactly one is set); the index touches the coordinate of every span it indexes,
+// the spanKey of every producer and consumer span, the procKey of every keyed Streams process
+// span, the threadKey of every Streams root producer span and the edge key of every recorded edge.
 type wakeKey struct {
-	coord coordinate
-	span  spanKey
+	coord  coordinate
+	span   spanKey
+	proc   procKey
+	thread threadKey
+	edge   spanKey
 }
+
+// procKey names the Streams process spans of one record key on one thread.
+type procKey struct{ service, thread, key string }
+
+// threadKey names one thread of one service.
+type threadKey struct{ service, thread string }
 
 func coordWake(c coordinate) wakeKey { return wakeKey{coord: c} }
 
 func spanWake(k spanKey) wakeKey { return wakeKey{span: k} }
 
+func procWake(k procKey) wakeKey { return wakeKey{proc: k} }
+
+func threadWake(k threadKey) wakeKey { return wakeKey{thread: k} }
+
+func edgeWake(k spanKey) wakeKey { return wakeKey{edge: k} }
+
 // defaultRules are the rules of this version, in priority order.
-func defaultRules() []Rule {
-	return []Rule{offsetHopRule{}, streamsForwardedHeaderRule{}}
+func defaultRules(cfg *Config) []Rule {
+	return []Rule{
+		offsetHopRule{},
+		streamsKeyRule{},
+		streamsForwardedHeaderRule{},
+		streamsChangelogRule{window: cfg.FlushPairingWindow},
+		streamsMisparentedRule{},
+	}
 }
 
 // offsetHopRule (rule 1): a PRODUCER span and a CONSUMER span at the same record coordinate are
@@ -121,8 +145,18 @@ type coordIndex struct {
 	producers      map[coordinate]*spanInfo
 	producerBySpan map[spanKey]coordinate
 	consumers      map[coordinate][]*spanInfo
-	queue          []indexItem
-	head           int
+	consumerBySpan map[spanKey]*spanInfo
+	// keyed Streams process spans per (service, thread, key), in end-time order
+	procs map[procKey][]*spanInfo
+	// Streams root producer spans per (service, thread), in start-time order
+	roots map[threadKey][]*spanInfo
+	// recovered parents of Streams root producer spans (written by the engine); an entry is
+	// dropped when the child's own index entry expires
+	edges map[spanKey]*spanInfo
+	// application.id per service: the consumer group of its Streams process spans
+	appIDs map[string]string
+	queue  []indexItem
+	head   int
 }
 
 type indexItem struct {
@@ -137,8 +171,77 @@ func newCoordIndex(ttl time.Duration, maxEntries int) *coordIndex {
 		producers:      map[coordinate]*spanInfo{},
 		producerBySpan: map[spanKey]coordinate{},
 		consumers:      map[coordinate][]*spanInfo{},
+		consumerBySpan: map[spanKey]*spanInfo{},
+		procs:          map[procKey][]*spanInfo{},
+		roots:          map[threadKey][]*spanInfo{},
+		edges:          map[spanKey]*spanInfo{},
+		appIDs:         map[string]string{},
 	}
 }
+
+func procKeyOf(s *spanInfo) procKey { return procKey{s.service, s.thread, s.recKey} }
+
+func threadKeyOf(s *spanInfo) threadKey { return threadKey{s.service, s.thread} }
+
+// isStreamsProcess: a keyed consumer span on a Kafka Streams thread.
+func isStreamsProcess(s *spanInfo) bool {
+	return s.kind == ptrace.SpanKindConsumer && s.hasKey && isStreamThread(s.thread)
+}
+
+// isStreamsRootProducer: a root producer span with a coordinate on a Kafka Streams thread.
+func isStreamsRootProducer(s *spanInfo) bool {
+	return s.kind == ptrace.SpanKindProducer && s.isRoot() && s.hasCoord && isStreamThread(s.thread)
+}
+
+// insertSorted inserts s into list ordered by less (stable: after equal elements).
+func insertSorted(list []*spanInfo, s *spanInfo, less func(a, b *spanInfo) bool) []*spanInfo {
+	i := len(list)
+	for i > 0 && less(s, list[i-1]) {
+		i--
+	}
+	list = append(list, nil)
+	copy(list[i+1:], list[i:])
+	list[i] = s
+	return list
+}
+
+// removeInfo removes s from list. Expiry removes the oldest entries, usually the first: that
+// costs no copy.
+func removeInfo(list []*spanInfo, s *spanInfo) []*spanInfo {
+	if len(list) > 0 && list[0] == s {
+		list[0] = nil
+		return list[1:]
+	}
+	for i, c := range list {
+		if c == s {
+			return append(list[:i:i], list[i+1:]...)
+		}
+	}
+	return list
+}
+
+// recordEdge remembers the recovered parent of a Streams root producer span.
+func (ix *coordIndex) recordEdge(child spanKey, parent *spanInfo, touch func(wakeKey)) {
+	if _, ok := ix.producerBySpan[child]; !ok {
+		return // not (or no longer) indexed: nothing can ask for it
+	}
+	p := *parent
+	ix.edges[child] = &p
+	touch(edgeWake(child))
+}
+
+// edgeOf returns the recorded parent of a span, or nil.
+func (ix *coordIndex) edgeOf(k spanKey) *spanInfo { return ix.edges[k] }
+
+func (ix *coordIndex) appID(service string) string { return ix.appIDs[service] }
+
+func (ix *coordIndex) consumerBySpanKey(k spanKey) *spanInfo { return ix.consumerBySpan[k] }
+
+// procsOf returns the keyed Streams process spans of (service, thread, key), in end order.
+func (ix *coordIndex) procsOf(k procKey) []*spanInfo { return ix.procs[k] }
+
+// rootsOf returns the Streams root producer spans of (service, thread), in start order.
+func (ix *coordIndex) rootsOf(k threadKey) []*spanInfo { return ix.roots[k] }
 
 func (ix *coordIndex) len() int { return len(ix.queue) - ix.head }
 
@@ -156,8 +259,23 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 		ix.producers[s.coord] = &info
 		ix.producerBySpan[s.key()] = s.coord
 		touch(spanWake(s.key()))
+		if isStreamsRootProducer(s) {
+			tk := threadKeyOf(s)
+			ix.roots[tk] = insertSorted(ix.roots[tk], &info, func(a, b *spanInfo) bool { return a.start < b.start })
+			touch(threadWake(tk))
+		}
 	case ptrace.SpanKindConsumer:
 		ix.consumers[s.coord] = append(ix.consumers[s.coord], &info)
+		ix.consumerBySpan[s.key()] = &info
+		touch(spanWake(s.key()))
+		if isStreamThread(s.thread) && s.group != "" {
+			ix.appIDs[s.service] = s.group // bounded by the number of services
+		}
+		if isStreamsProcess(s) {
+			pk := procKeyOf(s)
+			ix.procs[pk] = insertSorted(ix.procs[pk], &info, func(a, b *spanInfo) bool { return a.end < b.end })
+			touch(procWake(pk))
+		}
 	default:
 		return
 	}
@@ -198,8 +316,28 @@ func (ix *coordIndex) popFront() {
 		if ix.producers[s.coord] == s {
 			delete(ix.producers, s.coord)
 			delete(ix.producerBySpan, s.key())
+			delete(ix.edges, s.key())
+		}
+		if isStreamsRootProducer(s) {
+			tk := threadKeyOf(s)
+			if l := removeInfo(ix.roots[tk], s); len(l) == 0 {
+				delete(ix.roots, tk)
+			} else {
+				ix.roots[tk] = l
+			}
 		}
 	case ptrace.SpanKindConsumer:
+		if ix.consumerBySpan[s.key()] == s {
+			delete(ix.consumerBySpan, s.key())
+		}
+		if isStreamsProcess(s) {
+			pk := procKeyOf(s)
+			if l := removeInfo(ix.procs[pk], s); len(l) == 0 {
+				delete(ix.procs, pk)
+			} else {
+				ix.procs[pk] = l
+			}
+		}
 		list := ix.consumers[s.coord]
 		for i, c := range list {
 			if c == s {

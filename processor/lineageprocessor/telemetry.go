@@ -25,6 +25,7 @@ type telemetry struct {
 	flushedSpans   metric.Int64Counter
 	lateRewritten  metric.Int64Counter
 	linkFallbacks  metric.Int64Counter
+	synthesized    metric.Int64Counter
 	heldSpansGauge metric.Int64ObservableGauge
 	heldBytesGauge metric.Int64ObservableGauge
 	registration   metric.Registration
@@ -51,6 +52,7 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	t.flushedSpans = counter("shutdown_flushed_spans", "Spans still held at shutdown, released unstitched.", "{span}")
 	t.lateRewritten = counter("late_spans_rewritten", "Spans rewritten on arrival through a remembered rewrite (their trace was merged earlier).", "{span}")
 	t.linkFallbacks = counter("link_fallbacks", "Rewrite-mode edges written as links because the child span's trace had already been passed on (moving it would orphan its descendants).", "{edge}")
+	t.synthesized = counter("synthesized_spans", "Spans the processor created (state-store operations derived from changelog writes); not counted in spans_received / spans_sent.", "{span}")
 	t.heldSpansGauge, err = m.Int64ObservableGauge(metricPfx+"held_spans", metric.WithDescription("Spans currently held."), metric.WithUnit("{span}"))
 	errs = errors.Join(errs, err)
 	t.heldBytesGauge, err = m.Int64ObservableGauge(metricPfx+"held_bytes", metric.WithDescription("Estimated size of the spans currently held."), metric.WithUnit("By"))

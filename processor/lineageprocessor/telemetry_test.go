@@ -61,12 +61,18 @@ func TestTelemetry(t *testing.T) {
 	h.feed(tracesOf(prod("withdrawal-processor", 2, 9, 3, streamThread, "", 0)))
 	assert.Equal(t, int64(1), sumOf(t, tt, metricPfx+"late_spans_rewritten"))
 
+	// a put to a store inside the process span S: one state-store span, not in spans_sent
+	h.feed(tracesOf(prod("withdrawal-processor", 1, 70, 2, streamThread, "withdrawal-processor-summary-buffer-changelog", 1)))
+	assert.Equal(t, int64(1), sumOf(t, tt, metricPfx+"synthesized_spans"))
+	assert.Equal(t, sumOf(t, tt, metricPfx+"spans_received"), sumOf(t, tt, metricPfx+"spans_sent"))
+
 	for i := byte(1); i <= 12; i++ {
 		h.feed(tracesOf(prodOrphan(i)))
 	}
 	assert.Equal(t, int64(2), sumOf(t, tt, metricPfx+"evicted_spans"))
 	h.shutdown()
 	assert.Equal(t, int64(10), sumOf(t, tt, metricPfx+"shutdown_flushed_spans"))
+	assert.Equal(t, int64(1), sumOf(t, tt, metricPfx+"synthesized_spans"))
 	assert.Equal(t, sumOf(t, tt, metricPfx+"spans_received"), sumOf(t, tt, metricPfx+"spans_sent"))
 }
 
