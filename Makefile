@@ -72,6 +72,15 @@ fuzz:
 	  done; \
 	done
 
+## bench: replay >= 1M captured Java-agent spans per pipeline through bin/otelcol-lineage (pass-through,
+## batch, groupbytrace, lineage) on 127.0.0.1 and print collector CPU/span, memory, latency and loss;
+## docs/performance.md. Takes about 10 minutes; BENCH_FLAGS="-rate 20000 ..." (see -help)
+.PHONY: bench
+BENCH_FLAGS ?=
+bench: build
+	$(GO) build -o bin/lineage-bench ./cmd/lineage-bench
+	bin/lineage-bench -collector $(BIN) $(BENCH_FLAGS)
+
 ## docker: the collector image (needs a Docker engine; the build stage runs `make build`)
 docker:
 	docker build -t otelcol-lineage:dev .
