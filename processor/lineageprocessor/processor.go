@@ -86,10 +86,10 @@ type lineageProcessor struct {
 	mu         sync.Mutex
 	traces     map[pcommon.TraceID]*unit // held trace units
 	held       map[spanKey]*entry
-	units      []*unit              // creation order; released units are skipped lazily
-	fresh      []*unit              // units that entered stateRule since the last resolve pass
-	waiters    map[wakeKey][]*unit  // units in stateRule by the index keys that may decide them
-	touched    map[wakeKey]struct{} // index keys added since the last resolve pass
+	units      []*unit                        // creation order; released units are skipped lazily
+	fresh      []*unit                        // units that entered stateRule since the last resolve pass
+	waiters    map[wakeKey]map[*unit]struct{} // units in stateRule by the index keys that may decide them (sets: O(1) removal)
+	touched    map[wakeKey]struct{}           // index keys added since the last resolve pass
 	seq        uint64
 	decided    *expiringMap[pcommon.TraceID, pcommon.TraceID] // trace -> trace it was merged into (itself when unchanged)
 	spanRemap  *expiringMap[spanKey, pcommon.TraceID]         // moved spans (rewrite mode) -> their new trace
@@ -136,7 +136,7 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 		emitted:   newExpiringMap[pcommon.TraceID, struct{}](cfg.MappingTTL, cfg.MaxMappings),
 		index:     newCoordIndex(cfg.IndexTTL, cfg.MaxMappings),
 		stats:     stats{edges: map[string]int64{}},
-		waiters:   map[wakeKey][]*unit{},
+		waiters:   map[wakeKey]map[*unit]struct{}{},
 		touched:   map[wakeKey]struct{}{},
 		stop:      make(chan struct{}),
 	}, nil
@@ -408,17 +408,21 @@ func (p *lineageProcessor) registerWake(u *unit, keys []wakeKey) {
 			continue
 		}
 		u.wakeKeys = append(u.wakeKeys, k)
-		p.waiters[k] = append(p.waiters[k], u)
+		us := p.waiters[k]
+		if us == nil {
+			us = map[*unit]struct{}{}
+			p.waiters[k] = us
+		}
+		us[u] = struct{}{}
 	}
 }
 
 func (p *lineageProcessor) unregisterWake(u *unit) {
 	for _, k := range u.wakeKeys {
-		us := slices.DeleteFunc(p.waiters[k], func(v *unit) bool { return v == u })
+		us := p.waiters[k]
+		delete(us, u)
 		if len(us) == 0 {
 			delete(p.waiters, k)
-		} else {
-			p.waiters[k] = us
 		}
 	}
 	u.wakeKeys = nil
@@ -432,8 +436,8 @@ func (p *lineageProcessor) resolveWaiting(now time.Time) {
 	cands := p.fresh
 	p.fresh = nil
 	for k := range p.touched {
-		if us, ok := p.waiters[k]; ok {
-			cands = append(cands, us...)
+		for u := range p.waiters[k] {
+			cands = append(cands, u)
 		}
 	}
 	clear(p.touched)
@@ -447,8 +451,8 @@ func (p *lineageProcessor) resolveWaiting(now time.Time) {
 		cands = p.fresh
 		p.fresh = nil
 		for k := range p.touched {
-			if us, ok := p.waiters[k]; ok {
-				cands = append(cands, us...)
+			for u := range p.waiters[k] {
+				cands = append(cands, u)
 			}
 		}
 		clear(p.touched)
