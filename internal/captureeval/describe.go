@@ -405,26 +405,7 @@ func describe(spans io.Reader, truth *Truth, truthData, manifest []byte, opts De
 	if manifest != nil {
 		d.setManifest(manifest)
 	}
-	var (
-		in  InputStats
-		err error
-	)
-	if opts.Stitch == nil {
-		in, err = ReadTraces(spans, opts.MaxLineBytes, &d.out.Problems, d.addTraces)
-	} else {
-		all := ptrace.NewTraces()
-		in, err = ReadTraces(spans, opts.MaxLineBytes, &d.out.Problems, func(_ int, td ptrace.Traces) {
-			td.ResourceSpans().MoveAndAppendTo(all.ResourceSpans())
-		})
-		if err == nil {
-			var stitched ptrace.Traces
-			if stitched, err = opts.Stitch(all); err != nil {
-				err = fmt.Errorf("stitching: %w", err)
-			} else {
-				d.addTraces(0, stitched)
-			}
-		}
-	}
+	in, err := readSpans(spans, opts.MaxLineBytes, &d.out.Problems, opts.Stitch, d.addTraces)
 	if err != nil {
 		return nil, err
 	}

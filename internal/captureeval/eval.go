@@ -76,26 +76,7 @@ func EvaluateDir(dir string, opts Options) (*Report, error) {
 // Evaluate measures the spans read from spans (spans.jsonl content) against truth.
 func Evaluate(spans io.Reader, truth *Truth, opts Options) (*Report, error) {
 	ev := newEvaluator(truth)
-	var (
-		in  InputStats
-		err error
-	)
-	if opts.Stitch == nil {
-		in, err = ReadTraces(spans, opts.MaxLineBytes, &ev.malformed, ev.addTraces)
-	} else {
-		all := ptrace.NewTraces()
-		in, err = ReadTraces(spans, opts.MaxLineBytes, &ev.malformed, func(_ int, td ptrace.Traces) {
-			td.ResourceSpans().MoveAndAppendTo(all.ResourceSpans())
-		})
-		if err == nil {
-			var stitched ptrace.Traces
-			if stitched, err = opts.Stitch(all); err != nil {
-				err = fmt.Errorf("stitching: %w", err)
-			} else {
-				ev.addTraces(0, stitched)
-			}
-		}
-	}
+	in, err := readSpans(spans, opts.MaxLineBytes, &ev.malformed, opts.Stitch, ev.addTraces)
 	if err != nil {
 		return nil, err
 	}

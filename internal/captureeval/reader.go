@@ -123,3 +123,24 @@ func decodeTraces(um *ptrace.JSONUnmarshaler, line []byte) (td ptrace.Traces, er
 	}
 	return td, err
 }
+
+// readSpans feeds spans.jsonl to add line by line or, when stitch is set, reads it whole, runs it
+// through stitch and feeds the result as one batch (line 0).
+func readSpans(r io.Reader, maxLine int, problems *Problems, stitch StitchFunc, add func(int, ptrace.Traces)) (InputStats, error) {
+	if stitch == nil {
+		return ReadTraces(r, maxLine, problems, add)
+	}
+	all := ptrace.NewTraces()
+	in, err := ReadTraces(r, maxLine, problems, func(_ int, td ptrace.Traces) {
+		td.ResourceSpans().MoveAndAppendTo(all.ResourceSpans())
+	})
+	if err != nil {
+		return in, err
+	}
+	stitched, err := stitch(all)
+	if err != nil {
+		return in, fmt.Errorf("stitching: %w", err)
+	}
+	add(0, stitched)
+	return in, nil
+}

@@ -432,7 +432,20 @@ func (p *lineageProcessor) unregisterWake(u *unit) {
 // first and applied afterwards, so that an edge whose parent is itself decided in the same pass
 // still sees that parent held (reverse links in link mode).
 func (p *lineageProcessor) resolveWaiting(now time.Time) {
-	// candidates: the new units and the units woken by new index keys, in creation order
+	// The first pass may record edges that decide other waiting units (changelog writes waiting
+	// for their flush partner): run again while that happens, bounded.
+	for range maxMappingChain + 1 {
+		cands := p.takeCandidates()
+		if len(cands) == 0 {
+			return
+		}
+		p.resolvePass(now, cands)
+	}
+}
+
+// takeCandidates returns the units to retry — the new ones and those woken by index keys added
+// since the last pass — and clears both lists.
+func (p *lineageProcessor) takeCandidates() []*unit {
 	cands := p.fresh
 	p.fresh = nil
 	for k := range p.touched {
@@ -441,26 +454,7 @@ func (p *lineageProcessor) resolveWaiting(now time.Time) {
 		}
 	}
 	clear(p.touched)
-	if len(cands) == 0 {
-		return
-	}
-	p.resolvePass(now, cands)
-	// edges recorded in this pass may decide other waiting units (changelog writes waiting for
-	// their flush partner): run again while that happens, bounded
-	for i := 0; i < maxMappingChain && (len(p.touched) > 0 || len(p.fresh) > 0); i++ {
-		cands = p.fresh
-		p.fresh = nil
-		for k := range p.touched {
-			for u := range p.waiters[k] {
-				cands = append(cands, u)
-			}
-		}
-		clear(p.touched)
-		if len(cands) == 0 {
-			return
-		}
-		p.resolvePass(now, cands)
-	}
+	return cands
 }
 
 func (p *lineageProcessor) resolvePass(now time.Time, cands []*unit) {
