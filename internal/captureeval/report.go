@@ -67,6 +67,18 @@ type EdgeStats struct {
 	Precision     float64     `json:"precision"`
 	Recall        float64     `json:"recall"`
 	ByType        EdgesByType `json:"by_type"`
+	// Missed groups the truth edges not observed by where they run, most frequent first: what
+	// the stitching still cannot see.
+	Missed []MissedEdges `json:"missed"`
+}
+
+// MissedEdges counts unobserved truth edges of one type between the same places: a hop from a
+// topic to the service consuming it, or a derivation from one topic to another.
+type MissedEdges struct {
+	Type  string `json:"type"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Count int    `json:"count"`
 }
 
 // EdgesByType is the per-edge-type breakdown.
@@ -238,14 +250,18 @@ func (ev *evaluator) scoreEdges(o *observed, rep *Report) {
 			e.ByType.get(typ).Correct++
 		}
 	}
-	truthEdge := func(typ EdgeType, seen bool) {
+	missed := make(map[MissedEdges]int)
+	truthEdge := func(typ EdgeType, seen bool, from, to string) {
 		e.Truth++
 		e.ByType.get(typ).Truth++
 		if seen {
 			e.ObservedTruth++
 			e.ByType.get(typ).ObservedTruth++
+		} else {
+			missed[MissedEdges{Type: typ.String(), From: from, To: to}]++
 		}
 	}
+	place := func(r *truthRecord) string { return r.cluster + "/" + r.coord.Topic }
 	for i := range t.records {
 		r := &t.records[i]
 		for _, h := range r.hops {
@@ -253,16 +269,28 @@ func (ev *evaluator) scoreEdges(o *observed, rep *Report) {
 				continue
 			}
 			_, seen := o.hops[hopKey{recIdx(i), h.service}]
-			truthEdge(h.typ, seen)
+			truthEdge(h.typ, seen, place(r), h.service)
 		}
 		for _, p := range r.parents {
 			_, seen := o.derived[edgeKey{p.rec, recIdx(i)}]
-			truthEdge(p.typ, seen)
+			truthEdge(p.typ, seen, place(&t.records[p.rec]), place(r))
 		}
 		for _, typ := range r.unresolvedParents {
-			truthEdge(typ, false)
+			truthEdge(typ, false, "(not in truth)", place(r))
 		}
 	}
+	e.Missed = make([]MissedEdges, 0, len(missed))
+	for m, n := range missed {
+		m.Count = n
+		e.Missed = append(e.Missed, m)
+	}
+	sort.Slice(e.Missed, func(i, j int) bool {
+		a, b := e.Missed[i], e.Missed[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Type+a.From+a.To < b.Type+b.From+b.To
+	})
 	rep.precision = ratio(e.Correct, e.Observed)
 	rep.recall = ratio(e.ObservedTruth, e.Truth)
 	e.Precision, e.Recall = round6(rep.precision), round6(rep.recall)
