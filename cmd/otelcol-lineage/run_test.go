@@ -78,9 +78,20 @@ func TestDefaultConfigReceivesSpans(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	// The batch processor and the file exporter's flush interval delay the write.
-	assert.Eventually(t, func() bool {
-		got, err := os.ReadFile(filepath.Join(dataDir, "traces.jsonl"))
-		return err == nil && bytes.Contains(got, []byte(traceID))
-	}, 30*time.Second, 100*time.Millisecond, "span not written to %s/traces.jsonl", dataDir)
+	// A log record of that span: the lineage processor in the logs pipeline passes it on as soon
+	// as the span's trace is decided (an ordinary root: at once).
+	logBody := `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"make-run-test"}}]},` +
+		`"scopeLogs":[{"logRecords":[{"traceId":"` + traceID + `","spanId":"eee19b7ec3c1b174","body":{"stringValue":"sent transaction tx-run-test"}}]}]}]}`
+	resp, err = http.Post("http://"+httpAddr+"/v1/logs", "application/json", bytes.NewBufferString(logBody))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// The batch processor and the file exporter's flush interval delay the writes.
+	for file, want := range map[string]string{"traces.jsonl": traceID, "logs.jsonl": "tx-run-test"} {
+		assert.Eventually(t, func() bool {
+			got, err := os.ReadFile(filepath.Join(dataDir, file))
+			return err == nil && bytes.Contains(got, []byte(want))
+		}, 30*time.Second, 100*time.Millisecond, "%q not written to %s/%s", want, dataDir, file)
+	}
 }

@@ -19,26 +19,33 @@ const capturesDir = "../../testdata/captures"
 // loadCapture reads a capture's spans.jsonl: one OTLP/JSON TracesData per line.
 func loadCapture(tb testing.TB, name string) []ptrace.Traces {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(capturesDir, name, "spans.jsonl"))
+	var out []ptrace.Traces
+	var u ptrace.JSONUnmarshaler
+	readJSONLines(tb, name, "spans.jsonl", func(line []byte) {
+		td, err := u.UnmarshalTraces(line)
+		require.NoError(tb, err)
+		out = append(out, td)
+	})
+	return out
+}
+
+// readJSONLines calls fn with each non-blank line of a capture file; a missing capture skips.
+func readJSONLines(tb testing.TB, name, file string, fn func([]byte)) {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(capturesDir, name, file))
 	if os.IsNotExist(err) {
 		tb.Skipf("capture %s not present", name)
 	}
 	require.NoError(tb, err)
 	defer f.Close()
-	var out []ptrace.Traces
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	var u ptrace.JSONUnmarshaler
 	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
+		if strings.TrimSpace(sc.Text()) != "" {
+			fn(sc.Bytes())
 		}
-		td, err := u.UnmarshalTraces(sc.Bytes())
-		require.NoError(tb, err)
-		out = append(out, td)
 	}
 	require.NoError(tb, sc.Err())
-	return out
 }
 
 // maxEnd is the latest span end time of a batch: the replay clock is set to it, so that

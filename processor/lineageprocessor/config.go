@@ -51,6 +51,11 @@ type Config struct {
 	// record coordinate when the span lacks messaging.kafka.cluster.id.
 	ClusterAttribute string `mapstructure:"cluster_attribute"`
 
+	// MaxBufferedLogRecords bounds the number of log records held while their trace is
+	// undecided (logs pipeline, rewrite mode). When it is reached the oldest are passed on with
+	// their original ids.
+	MaxBufferedLogRecords int `mapstructure:"max_buffered_log_records"`
+
 	// FlushPairingWindow is the longest gap between the start of a changelog write at a Kafka
 	// Streams cache flush and the start of the downstream forward of the same key (rule
 	// streams_changelog). The captures show at most 28 ms.
@@ -79,6 +84,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBufferedBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max_buffered_bytes: must be positive, got %d", c.MaxBufferedBytes))
+	}
+	if c.MaxBufferedLogRecords <= 0 {
+		errs = append(errs, fmt.Errorf("max_buffered_log_records: must be positive, got %d", c.MaxBufferedLogRecords))
 	}
 	if c.MappingTTL <= 0 {
 		errs = append(errs, fmt.Errorf("mapping_ttl: must be positive, got %s", c.MappingTTL))

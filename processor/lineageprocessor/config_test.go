@@ -24,13 +24,14 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(componentType), want: createDefaultConfig().(*Config)},
 		{id: component.NewIDWithName(componentType, "custom"), want: &Config{
 			Mode: ModeLink, DecisionWait: time.Minute, MaxBufferedSpans: 5000, MaxBufferedBytes: 1 << 20,
-			MappingTTL: 30 * time.Minute, MaxMappings: 2000, IndexTTL: 2 * time.Minute,
+			MaxBufferedLogRecords: 3000, MappingTTL: 30 * time.Minute, MaxMappings: 2000, IndexTTL: 2 * time.Minute,
 			ClusterAttribute: "deployment.kafka.cluster", FlushPairingWindow: 50 * time.Millisecond,
 		}},
 		{id: component.NewIDWithName(componentType, "bad_mode"), wantErr: []string{`mode: must be "rewrite" or "link", got "merge"`}},
 		{id: component.NewIDWithName(componentType, "bad_wait"), wantErr: []string{"decision_wait: must be positive, got 0s"}},
 		{id: component.NewIDWithName(componentType, "bad_bounds"), wantErr: []string{
 			"max_buffered_spans: must be positive, got -1", "max_buffered_bytes: must be positive, got 0",
+			"max_buffered_log_records: must be positive, got 0",
 		}},
 		{id: component.NewIDWithName(componentType, "bad_ttl"), wantErr: []string{
 			"mapping_ttl: must be at least decision_wait (2m0s), got 1m0s",

@@ -30,6 +30,8 @@ const (
 	// DefaultFlushPairingWindow is the default Config.FlushPairingWindow: 3.5 times the largest
 	// changelog-write-to-forward gap in the captures (28 ms).
 	DefaultFlushPairingWindow = 100 * time.Millisecond
+	// DefaultMaxBufferedLogRecords is the default Config.MaxBufferedLogRecords.
+	DefaultMaxBufferedLogRecords = 100_000
 	// DefaultClusterAttribute is the default Config.ClusterAttribute.
 	DefaultClusterAttribute = "kafka.cluster.name"
 )
@@ -39,7 +41,8 @@ var componentType = component.MustNewType(typeStr)
 // NewFactory returns the factory of the lineage processor.
 func NewFactory() processor.Factory {
 	return processor.NewFactory(componentType, createDefaultConfig,
-		processor.WithTraces(createTraces, stability))
+		processor.WithTraces(createTraces, stability),
+		processor.WithLogs(createLogs, stability))
 }
 
 func createDefaultConfig() component.Config {
@@ -53,10 +56,16 @@ func createDefaultConfig() component.Config {
 		IndexTTL:         DefaultIndexTTL,
 		ClusterAttribute: DefaultClusterAttribute,
 
+		MaxBufferedLogRecords: DefaultMaxBufferedLogRecords,
+
 		FlushPairingWindow: DefaultFlushPairingWindow,
 	}
 }
 
 func createTraces(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	return newLineageProcessor(set, cfg.(*Config), next, realClock{})
+	return acquire(set, cfg.(*Config), func(p *lineageProcessor) { p.next = next })
+}
+
+func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	return acquire(set, cfg.(*Config), func(p *lineageProcessor) { p.nextLogs = next })
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
@@ -37,6 +38,7 @@ type harness struct {
 	t     testing.TB
 	p     *lineageProcessor
 	sink  *consumertest.TracesSink
+	logs  *consumertest.LogsSink
 	clock *fakeClock
 	in    int
 }
@@ -53,7 +55,48 @@ func newHarness(t testing.TB, mutate func(*Config)) *harness {
 	clk := newFakeClock()
 	p, err := newLineageProcessor(processortest.NewNopSettings(componentType), cfg, sink, clk)
 	require.NoError(t, err)
-	return &harness{t: t, p: p, sink: sink, clock: clk}
+	logs := &consumertest.LogsSink{}
+	p.nextLogs = logs
+	return &harness{t: t, p: p, sink: sink, logs: logs, clock: clk}
+}
+
+func (h *harness) feedLogs(ld plog.Logs) {
+	require.NoError(h.t, h.p.ConsumeLogs(context.Background(), ld))
+}
+
+// logsOut returns every log record passed on so far by its body.
+func (h *harness) logsOut() map[string]plog.LogRecord {
+	m := map[string]plog.LogRecord{}
+	for _, ld := range h.logs.AllLogs() {
+		forEachLog(ld, func(_ pcommon.Resource, r plog.LogRecord) { m[r.Body().Str()] = r })
+	}
+	return m
+}
+
+func forEachLog(ld plog.Logs, fn func(pcommon.Resource, plog.LogRecord)) {
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			recs := rl.ScopeLogs().At(j).LogRecords()
+			for k := 0; k < recs.Len(); k++ {
+				fn(rl.Resource(), recs.At(k))
+			}
+		}
+	}
+}
+
+// logOf is a log record with the given body in span (trace, span); trace 0: no trace context.
+func logOf(body string, trace, span byte) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "withdrawal-processor")
+	r := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	r.Body().SetStr(body)
+	if trace != 0 {
+		r.SetTraceID(tid(trace))
+		r.SetSpanID(sid(span))
+	}
+	return ld
 }
 
 func (h *harness) feed(td ptrace.Traces) {

@@ -76,31 +76,34 @@ type unit struct {
 }
 
 type lineageProcessor struct {
-	cfg    *Config
-	logger *zap.Logger
-	next   consumer.Traces
-	clock  clock
-	rules  []Rule
-	tel    *telemetry
+	cfg      *Config
+	logger   *zap.Logger
+	next     consumer.Traces // nil when no traces pipeline uses the processor
+	nextLogs consumer.Logs   // nil when no logs pipeline uses the processor
+	clock    clock
+	rules    []Rule
+	tel      *telemetry
 
-	mu         sync.Mutex
-	traces     map[pcommon.TraceID]*unit // held trace units
-	held       map[spanKey]*entry
-	units      []*unit                        // creation order; released units are skipped lazily
-	fresh      []*unit                        // units that entered stateRule since the last resolve pass
-	waiters    map[wakeKey]map[*unit]struct{} // units in stateRule by the index keys that may decide them (sets: O(1) removal)
-	touched    map[wakeKey]struct{}           // index keys added since the last resolve pass
-	seq        uint64
-	decided    *expiringMap[pcommon.TraceID, pcommon.TraceID] // trace -> trace it was merged into (itself when unchanged)
-	spanRemap  *expiringMap[spanKey, pcommon.TraceID]         // moved spans (rewrite mode) -> their new trace
-	emitted    *expiringMap[pcommon.TraceID, struct{}]        // undecided traces some of whose spans were passed on
-	index      *coordIndex
-	heldSpans  int
-	heldBytes  int64
-	released   []*entry
-	lastWarn   time.Time
-	suppressed int
-	stats      stats
+	mu          sync.Mutex
+	traces      map[pcommon.TraceID]*unit // held trace units
+	held        map[spanKey]*entry
+	units       []*unit                        // creation order; released units are skipped lazily
+	fresh       []*unit                        // units that entered stateRule since the last resolve pass
+	waiters     map[wakeKey]map[*unit]struct{} // units in stateRule by the index keys that may decide them (sets: O(1) removal)
+	touched     map[wakeKey]struct{}           // index keys added since the last resolve pass
+	seq         uint64
+	decided     *expiringMap[pcommon.TraceID, pcommon.TraceID] // trace -> trace it was merged into (itself when unchanged)
+	spanRemap   *expiringMap[spanKey, pcommon.TraceID]         // moved spans (rewrite mode) -> their new trace
+	emitted     *expiringMap[pcommon.TraceID, struct{}]        // undecided traces some of whose spans were passed on
+	index       *coordIndex
+	heldSpans   int
+	heldBytes   int64
+	released    []*entry
+	logs        *logBuffer
+	lastWarn    time.Time
+	lastLogWarn time.Time
+	suppressed  int
+	stats       stats
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -112,6 +115,7 @@ type stats struct {
 	spansIn, spansOut, lateRewritten, evicted, flushed int64
 	expiredTraces, expiredSpans, linkFallbacks         int64
 	synthesized                                        int64
+	logsRewritten, logsUnmatched, logsEvicted          int64
 	edges                                              map[string]int64
 }
 
@@ -138,6 +142,7 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 		stats:     stats{edges: map[string]int64{}},
 		waiters:   map[wakeKey]map[*unit]struct{}{},
 		touched:   map[wakeKey]struct{}{},
+		logs:      newLogBuffer(),
 		stop:      make(chan struct{}),
 	}, nil
 }
@@ -180,13 +185,16 @@ func (p *lineageProcessor) Shutdown(ctx context.Context) error {
 	p.stats.flushed += int64(n)
 	p.tel.flushedSpans.Add(ctx, int64(n))
 	out := p.takeReleased()
+	nLogs := p.flushLogs(p.clock.Now())
+	outLogs := p.takeReleasedLogs()
 	p.mu.Unlock()
 	var err error
 	if out.SpanCount() > 0 {
 		err = p.next.ConsumeTraces(ctx, out)
 	}
-	if n > 0 {
-		p.logger.Info("Released held spans unstitched at shutdown", zap.Int("spans", n))
+	err = errors.Join(err, p.passLogs(ctx, outLogs))
+	if n > 0 || nLogs > 0 {
+		p.logger.Info("Released held spans unstitched at shutdown", zap.Int("spans", n), zap.Int("log_records", nLogs))
 	}
 	return errors.Join(err, p.tel.shutdown())
 }
@@ -201,14 +209,20 @@ func (p *lineageProcessor) tick(ctx context.Context) {
 	p.spanRemap.expire(now)
 	p.emitted.expire(now)
 	p.index.expire(now)
+	p.checkLogs(now)
 	out := p.takeReleased()
+	outLogs := p.takeReleasedLogs()
 	p.mu.Unlock()
 	if out.SpanCount() > 0 {
 		if err := p.next.ConsumeTraces(ctx, out); err != nil {
 			p.logger.Error("Failed to pass on released spans", zap.Error(err), zap.Int("spans", out.SpanCount()))
 		}
 	}
+	_ = p.passLogs(ctx, outLogs) // logged there
 }
+
+// tracesAttached reports whether a traces pipeline feeds the processor.
+func (p *lineageProcessor) tracesAttached() bool { return p.next != nil }
 
 func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	n := td.SpanCount()
@@ -263,9 +277,12 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 	p.tel.spansSent.Add(ctx, int64(passed))
 	p.resolveWaiting(now)
 	p.enforceBounds(ctx, now)
+	p.checkLogs(now)
 	released := p.takeReleased()
+	releasedLogs := p.takeReleasedLogs()
 	p.mu.Unlock()
 
+	_ = p.passLogs(ctx, releasedLogs) // logged there
 	released.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
 	if td.SpanCount() == 0 {
 		return nil
@@ -331,6 +348,7 @@ func (p *lineageProcessor) ingest(span ptrace.Span, info *spanInfo, now time.Tim
 	}
 	if info.isRoot() && !isBreakPoint(info) {
 		p.decided.set(info.traceID, info.traceID, now)
+		p.logs.traceChanged(info.traceID)
 		return false
 	}
 	u := p.newUnit(unitKindTrace, info.traceID, now)
@@ -740,6 +758,7 @@ func (p *lineageProcessor) release(u *unit, now time.Time) {
 	u.released = true
 	u.state = stateReleasedAll
 	p.unregisterWake(u)
+	p.logs.traceChanged(u.traceID)
 	if u.kind == unitKindSpan && len(u.entries) > 0 {
 		p.emitted.set(u.traceID, struct{}{}, now)
 	}

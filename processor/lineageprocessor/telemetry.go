@@ -26,12 +26,19 @@ type telemetry struct {
 	lateRewritten  metric.Int64Counter
 	linkFallbacks  metric.Int64Counter
 	synthesized    metric.Int64Counter
+	logsReceived   metric.Int64Counter
+	logsSent       metric.Int64Counter
+	logsRewritten  metric.Int64Counter
+	logsUnmatched  metric.Int64Counter
+	logsEvicted    metric.Int64Counter
 	heldSpansGauge metric.Int64ObservableGauge
 	heldBytesGauge metric.Int64ObservableGauge
+	heldLogsGauge  metric.Int64ObservableGauge
 	registration   metric.Registration
 
 	heldSpans atomic.Int64
 	heldBytes atomic.Int64
+	heldLogs  atomic.Int64
 }
 
 func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
@@ -53,9 +60,16 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	t.lateRewritten = counter("late_spans_rewritten", "Spans rewritten on arrival through a remembered rewrite (their trace was merged earlier).", "{span}")
 	t.linkFallbacks = counter("link_fallbacks", "Rewrite-mode edges written as links because the child span's trace had already been passed on (moving it would orphan its descendants).", "{edge}")
 	t.synthesized = counter("synthesized_spans", "Spans the processor created (state-store operations derived from changelog writes); not counted in spans_received / spans_sent.", "{span}")
+	t.logsReceived = counter("log_records_received", "Log records received by the lineage processor (logs pipeline).", "{record}")
+	t.logsSent = counter("log_records_sent", "Log records passed on by the lineage processor (held ones included when released).", "{record}")
+	t.logsRewritten = counter("log_records_rewritten", "Log records moved into the trace their span or trace was merged into.", "{record}")
+	t.logsUnmatched = counter("log_records_unmatched", "Held log records passed on unchanged because no span of their trace arrived within decision_wait.", "{record}")
+	t.logsEvicted = counter("log_records_evicted", "Log records passed on early and unchanged because max_buffered_log_records was reached.", "{record}")
 	t.heldSpansGauge, err = m.Int64ObservableGauge(metricPfx+"held_spans", metric.WithDescription("Spans currently held."), metric.WithUnit("{span}"))
 	errs = errors.Join(errs, err)
 	t.heldBytesGauge, err = m.Int64ObservableGauge(metricPfx+"held_bytes", metric.WithDescription("Estimated size of the spans currently held."), metric.WithUnit("By"))
+	errs = errors.Join(errs, err)
+	t.heldLogsGauge, err = m.Int64ObservableGauge(metricPfx+"held_log_records", metric.WithDescription("Log records currently held."), metric.WithUnit("{record}"))
 	errs = errors.Join(errs, err)
 	if errs != nil {
 		return nil, errs
@@ -63,8 +77,9 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	t.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(t.heldSpansGauge, t.heldSpans.Load())
 		o.ObserveInt64(t.heldBytesGauge, t.heldBytes.Load())
+		o.ObserveInt64(t.heldLogsGauge, t.heldLogs.Load())
 		return nil
-	}, t.heldSpansGauge, t.heldBytesGauge)
+	}, t.heldSpansGauge, t.heldBytesGauge, t.heldLogsGauge)
 	if err != nil {
 		return nil, err
 	}
