@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -93,6 +94,9 @@ func TestConnectedTrace(t *testing.T) {
 		t.Errorf("event details = %+v, want %+v", rep.EventDetails, want)
 	}
 	checkFinal(t, rep, "events=1 traces_per_event=1.00 precision=1.000 recall=1.000")
+	if len(rep.Edges.Missed) != 0 {
+		t.Errorf("missed = %+v, want none", rep.Edges.Missed)
+	}
 	if rep.MalformedProblems.Count != 0 || rep.TruthProblems.Count != 0 {
 		t.Errorf("unexpected problems: %+v %+v", rep.MalformedProblems, rep.TruthProblems)
 	}
@@ -122,6 +126,10 @@ func TestBrokenCacheFlushRoot(t *testing.T) {
 	checkInt(t, "orphan_spans", rep.OrphanSpans, 2) // p-bal and c-bal
 	checkInt(t, "orphan_traces", rep.OrphanTraces, 1)
 	checkFinal(t, rep, "events=1 traces_per_event=2.00 precision=1.000 recall=0.667")
+	want := []MissedEdges{{Type: "streams", From: "dc1/transactions", To: "dc1/balance-updates", Count: 1}}
+	if !slices.Equal(rep.Edges.Missed, want) {
+		t.Errorf("missed = %+v, want %+v", rep.Edges.Missed, want)
+	}
 }
 
 // A stream-table join: the output's secondary parent (the account) is only observed through a
