@@ -20,12 +20,17 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/eventlineage/lineage/internal/captureeval"
@@ -35,13 +40,49 @@ import (
 // stitch, when set, replaces the lineage processor for --stitch (tests use it).
 var stitch captureeval.StitchFunc
 
-// processorStitch applies the lineage processor with its default configuration in the given mode.
-func processorStitch(mode lineageprocessor.Mode) captureeval.StitchFunc {
+// factsFile holds the capture's record facts (kafka_records receiver output), when recorded.
+const factsFile = "facts.jsonl"
+
+// processorStitch applies the lineage processor with its default configuration in the given mode,
+// fed with the record facts of the capture in dir when it has them.
+func processorStitch(mode lineageprocessor.Mode, dir string) captureeval.StitchFunc {
 	return func(td ptrace.Traces) (ptrace.Traces, error) {
+		facts, err := readFacts(filepath.Join(dir, factsFile))
+		if err != nil {
+			return ptrace.Traces{}, err
+		}
 		cfg := lineageprocessor.NewFactory().CreateDefaultConfig().(*lineageprocessor.Config)
 		cfg.Mode = mode
-		return lineageprocessor.Stitch(cfg, td)
+		return lineageprocessor.Stitch(cfg, td, facts)
 	}
+}
+
+// readFacts reads an OTLP/JSON logs file (one LogsData per line) into one plog.Logs; a missing
+// file is no facts.
+func readFacts(path string) (plog.Logs, error) {
+	all := plog.NewLogs()
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return all, nil
+	}
+	if err != nil {
+		return all, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), captureeval.DefaultMaxLineBytes)
+	var u plog.JSONUnmarshaler
+	for line := 1; sc.Scan(); line++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		ld, err := u.UnmarshalLogs(sc.Bytes())
+		if err != nil {
+			return all, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		ld.ResourceLogs().MoveAndAppendTo(all.ResourceLogs())
+	}
+	return all, sc.Err()
 }
 
 func main() {
@@ -94,7 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case stitch != nil:
 			stitchFn = stitch
 		case m == lineageprocessor.ModeRewrite || m == lineageprocessor.ModeLink:
-			stitchFn = processorStitch(m)
+			stitchFn = processorStitch(m, dirs[0])
 		default:
 			fmt.Fprintf(stderr, "lineage-eval: --mode must be %q or %q, got %q\n", lineageprocessor.ModeRewrite, lineageprocessor.ModeLink, *mode)
 			return 2

@@ -40,8 +40,8 @@ func TestCommittedCapturesMeetE2EFloors(t *testing.T) {
 		rows++
 		name := fields[0] + "-" + fields[1]
 		t.Run(name, func(t *testing.T) {
-			rep, err := captureeval.EvaluateDir(filepath.Join("../../testdata/captures", name),
-				captureeval.Options{Stitch: processorStitch(lineageprocessor.ModeRewrite)})
+			dir := filepath.Join("../../testdata/captures", name)
+			rep, err := captureeval.EvaluateDir(dir, captureeval.Options{Stitch: processorStitch(lineageprocessor.ModeRewrite, dir)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -89,17 +89,15 @@ func (p *lineageProcessor) rewriteLog(rec plog.LogRecord, f pcommon.TraceID) {
 	p.tel.logsRewritten.Add(context.Background(), 1)
 }
 
-// ConsumeLogs rewrites the log records of decided traces and holds the others.
+// ConsumeLogs indexes record facts (passed on unchanged), rewrites the log records of decided
+// traces and holds the others.
 func (p *lineageProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	n := ld.LogRecordCount()
 	p.tel.logsReceived.Add(ctx, int64(n))
-	if p.cfg.Mode != ModeRewrite || !p.tracesAttached() {
-		// link mode changes no ids; without a traces pipeline there is nothing to follow.
-		p.tel.logsSent.Add(ctx, int64(n))
-		return p.nextLogs.ConsumeLogs(ctx, ld)
-	}
 	p.mu.Lock()
 	now := p.clock.Now()
+	// Link mode changes no ids; without a traces pipeline there is nothing to follow.
+	follow := p.cfg.Mode == ModeRewrite && p.tracesAttached()
 	b := p.logs
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
@@ -110,8 +108,12 @@ func (p *lineageProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 			sl := sls.At(j)
 			var sh *logScopeHandle
 			sl.LogRecords().RemoveIf(func(rec plog.LogRecord) bool {
+				if isFact(rec) {
+					p.consumeFact(rec, rl.Resource(), now)
+					return false
+				}
 				t := rec.TraceID()
-				if t.IsEmpty() {
+				if !follow || t.IsEmpty() {
 					return false
 				}
 				if f, ok := p.logTrace(t, rec.SpanID(), now); ok {
@@ -139,10 +141,18 @@ func (p *lineageProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 		sls.RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
 	}
 	rls.RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
+	p.resolveWaiting(now) // facts may decide held spans
 	p.enforceLogBounds(now)
+	p.checkLogs(now)
+	releasedSpans := p.takeReleased()
 	released := p.takeReleasedLogs()
 	p.mu.Unlock()
 
+	if releasedSpans.SpanCount() > 0 {
+		if err := p.next.ConsumeTraces(ctx, releasedSpans); err != nil {
+			p.logger.Error("Failed to pass on released spans", zap.Error(err), zap.Int("spans", releasedSpans.SpanCount()))
+		}
+	}
 	released.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
 	if ld.LogRecordCount() == 0 {
 		return nil

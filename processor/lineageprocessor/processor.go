@@ -84,26 +84,27 @@ type lineageProcessor struct {
 	rules    []Rule
 	tel      *telemetry
 
-	mu          sync.Mutex
-	traces      map[pcommon.TraceID]*unit // held trace units
-	held        map[spanKey]*entry
-	units       []*unit                        // creation order; released units are skipped lazily
-	fresh       []*unit                        // units that entered stateRule since the last resolve pass
-	waiters     map[wakeKey]map[*unit]struct{} // units in stateRule by the index keys that may decide them (sets: O(1) removal)
-	touched     map[wakeKey]struct{}           // index keys added since the last resolve pass
-	seq         uint64
-	decided     *expiringMap[pcommon.TraceID, pcommon.TraceID] // trace -> trace it was merged into (itself when unchanged)
-	spanRemap   *expiringMap[spanKey, pcommon.TraceID]         // moved spans (rewrite mode) -> their new trace
-	emitted     *expiringMap[pcommon.TraceID, struct{}]        // undecided traces some of whose spans were passed on
-	index       *coordIndex
-	heldSpans   int
-	heldBytes   int64
-	released    []*entry
-	logs        *logBuffer
-	lastWarn    time.Time
-	lastLogWarn time.Time
-	suppressed  int
-	stats       stats
+	mu           sync.Mutex
+	traces       map[pcommon.TraceID]*unit // held trace units
+	held         map[spanKey]*entry
+	units        []*unit                        // creation order; released units are skipped lazily
+	fresh        []*unit                        // units that entered stateRule since the last resolve pass
+	waiters      map[wakeKey]map[*unit]struct{} // units in stateRule by the index keys that may decide them (sets: O(1) removal)
+	touched      map[wakeKey]struct{}           // index keys added since the last resolve pass
+	seq          uint64
+	decided      *expiringMap[pcommon.TraceID, pcommon.TraceID] // trace -> trace it was merged into (itself when unchanged)
+	spanRemap    *expiringMap[spanKey, pcommon.TraceID]         // moved spans (rewrite mode) -> their new trace
+	emitted      *expiringMap[pcommon.TraceID, struct{}]        // undecided traces some of whose spans were passed on
+	index        *coordIndex
+	heldSpans    int
+	heldBytes    int64
+	released     []*entry
+	logs         *logBuffer
+	lastWarn     time.Time
+	lastLogWarn  time.Time
+	lastFactWarn time.Time
+	suppressed   int
+	stats        stats
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -116,6 +117,7 @@ type stats struct {
 	expiredTraces, expiredSpans, linkFallbacks         int64
 	synthesized                                        int64
 	logsRewritten, logsUnmatched, logsEvicted          int64
+	facts, factsMalformed                              int64
 	edges                                              map[string]int64
 }
 
@@ -525,7 +527,7 @@ func (p *lineageProcessor) applyEdge(u *unit, parent *spanInfo, rule string, now
 	head.span.Attributes().PutStr(attrRule, rule)
 	if isStreamsRootProducer(&head.info) {
 		p.index.recordEdge(head.info.key(), parent, p.touch)
-		p.addFanIn(head, parent)
+		p.addFanIn(head, parent, rule)
 	}
 	if p.cfg.Mode == ModeLink {
 		p.addLinks(head, parent, rule, true)
@@ -542,10 +544,16 @@ func (p *lineageProcessor) applyEdge(u *unit, parent *spanInfo, rule string, now
 	p.finishEdge(u, now)
 }
 
-// addFanIn links a flushed output (or its changelog write) to the other process spans that fed
-// it (see fanInContributors). Links only: ids are never changed for fan-in.
-func (p *lineageProcessor) addFanIn(head *entry, parent *spanInfo) {
-	cs := fanInContributors(p.index, &head.info, parent, p.cfg.FlushPairingWindow)
+// addFanIn links a flushed output (or its changelog write) to the other inputs that fed it: those
+// the deciding rule names, else the same-key process spans since the key's previous emission
+// (fanInContributors). Links only: ids are never changed for fan-in.
+func (p *lineageProcessor) addFanIn(head *entry, parent *spanInfo, rule string) {
+	var cs []*spanInfo
+	if r, ok := p.ruleNamed(rule).(contributing); ok {
+		cs = r.Contributors(p.index, &head.info, parent)
+	} else {
+		cs = fanInContributors(p.index, &head.info, parent, p.cfg.FlushPairingWindow)
+	}
 	for _, c := range cs {
 		l := head.span.Links().AppendEmpty()
 		l.SetTraceID(c.traceID)
@@ -556,6 +564,15 @@ func (p *lineageProcessor) addFanIn(head *entry, parent *spanInfo) {
 		p.stats.edges[ruleFanIn] += n
 		p.tel.edges.Add(context.Background(), n, ruleAttr(ruleFanIn))
 	}
+}
+
+func (p *lineageProcessor) ruleNamed(name string) Rule {
+	for _, r := range p.rules {
+		if r.Name() == name {
+			return r
+		}
+	}
+	return nil
 }
 
 // addLinks records the edge head -> parent as a link on head and, when reverse is set and the

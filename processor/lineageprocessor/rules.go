@@ -48,6 +48,11 @@ type wakeKey struct {
 	proc   procKey
 	thread threadKey
 	edge   spanKey
+	// record facts (facts.go): process spans by input key hash / timestamp, writes by key
+	hash  hashKey
+	ts    tsKey
+	write writeKey
+	moved threadKey // any span later on a thread
 }
 
 // procKey names the Streams process spans of one record key on one thread.
@@ -70,9 +75,14 @@ func edgeWake(k spanKey) wakeKey { return wakeKey{edge: k} }
 func defaultRules(cfg *Config) []Rule {
 	return []Rule{
 		offsetHopRule{},
+		recordHeaderRule{},
+		recordKeyRule{},
 		streamsKeyRule{},
 		streamsForwardedHeaderRule{},
+		storeDeleteRule{},
+		punctuationDrainRule{window: cfg.FlushPairingWindow},
 		streamsChangelogRule{window: cfg.FlushPairingWindow},
+		recordTimestampRule{},
 		streamsMisparentedRule{},
 	}
 }
@@ -155,8 +165,12 @@ type coordIndex struct {
 	edges map[spanKey]*spanInfo
 	// application.id per service: the consumer group of its Streams process spans
 	appIDs map[string]string
-	queue  []indexItem
-	head   int
+	// record facts and the spans filed under them
+	facts *factIndex
+	// now is the time of the last update (facts expire by it)
+	now   time.Time
+	queue []indexItem
+	head  int
 }
 
 type indexItem struct {
@@ -176,6 +190,7 @@ func newCoordIndex(ttl time.Duration, maxEntries int) *coordIndex {
 		roots:          map[threadKey][]*spanInfo{},
 		edges:          map[spanKey]*spanInfo{},
 		appIDs:         map[string]string{},
+		facts:          newFactIndex(ttl, maxEntries),
 	}
 }
 
@@ -279,6 +294,8 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 	default:
 		return
 	}
+	ix.now = now
+	ix.fileSpan(&info, now, touch)
 	touch(coordWake(s.coord))
 	ix.queue = append(ix.queue, indexItem{info: &info, expires: now.Add(ix.ttl)})
 	for ix.len() > ix.max {
@@ -297,6 +314,8 @@ func (ix *coordIndex) consumersAt(c coordinate) []*spanInfo { return ix.consumer
 
 // expire drops entries older than the TTL.
 func (ix *coordIndex) expire(now time.Time) {
+	ix.now = now
+	ix.facts.facts.expire(now)
 	for ix.len() > 0 && !now.Before(ix.queue[ix.head].expires) {
 		ix.popFront()
 	}
@@ -311,6 +330,7 @@ func (ix *coordIndex) popFront() {
 		ix.head = 0
 	}
 	s := it.info
+	ix.unfile(s)
 	switch s.kind {
 	case ptrace.SpanKindProducer:
 		if ix.producers[s.coord] == s {

@@ -8,6 +8,8 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -15,10 +17,11 @@ import (
 )
 
 // Stitch runs the processor offline over a complete set of spans (e.g. a whole capture, for
-// `lineage-eval --stitch`): the spans are consumed as one batch, decision_wait is let expire on a
-// synthetic clock and everything is flushed. td is consumed (mutated); the result holds every span.
-// cfg nil means the default configuration.
-func Stitch(cfg *Config, td ptrace.Traces) (ptrace.Traces, error) {
+// `lineage-eval --stitch`): the record facts (kafka_records receiver output; may be empty) and
+// then the spans are consumed as one batch each, decision_wait is let expire on a synthetic clock
+// and everything is flushed. td is consumed (mutated); the result holds every span. cfg nil means
+// the default configuration.
+func Stitch(cfg *Config, td ptrace.Traces, facts plog.Logs) (ptrace.Traces, error) {
 	if cfg == nil {
 		cfg = createDefaultConfig().(*Config)
 	}
@@ -34,8 +37,10 @@ func Stitch(cfg *Config, td ptrace.Traces) (ptrace.Traces, error) {
 	if err != nil {
 		return ptrace.Traces{}, err
 	}
+	p.nextLogs = consumertest.NewNop()
 	ctx := context.Background()
-	err = p.ConsumeTraces(ctx, td)
+	err = p.ConsumeLogs(ctx, facts)
+	err = errors.Join(err, p.ConsumeTraces(ctx, td))
 	clk.set(clk.Now().Add(cfg.DecisionWait + time.Second))
 	p.tick(ctx)
 	err = errors.Join(err, p.Shutdown(ctx))

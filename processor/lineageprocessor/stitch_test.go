@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -15,7 +16,7 @@ func TestStitchWholeCapture(t *testing.T) {
 		td.ResourceSpans().MoveAndAppendTo(all.ResourceSpans())
 	}
 	n := all.SpanCount()
-	out, err := Stitch(nil, all)
+	out, err := Stitch(nil, all, plog.NewLogs())
 	require.NoError(t, err)
 	synth := synthCount(out)
 	assert.Equal(t, n, out.SpanCount()-synth, "originals in == originals out")
@@ -31,6 +32,6 @@ func TestStitchWholeCapture(t *testing.T) {
 	// emitted by suppress() under a later record's process span, re-parented.
 	assert.Equal(t, map[string]int{ruleOffsetHop: 112, ruleStreamsKey: 10, ruleStreamsChangelog: 88, ruleStreamsMisparented: 12}, rules)
 
-	_, err = Stitch(&Config{}, ptrace.NewTraces())
+	_, err = Stitch(&Config{}, ptrace.NewTraces(), plog.NewLogs())
 	assert.Error(t, err)
 }

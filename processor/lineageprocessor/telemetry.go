@@ -31,6 +31,8 @@ type telemetry struct {
 	logsRewritten  metric.Int64Counter
 	logsUnmatched  metric.Int64Counter
 	logsEvicted    metric.Int64Counter
+	facts          metric.Int64Counter
+	factsMalformed metric.Int64Counter
 	heldSpansGauge metric.Int64ObservableGauge
 	heldBytesGauge metric.Int64ObservableGauge
 	heldLogsGauge  metric.Int64ObservableGauge
@@ -65,6 +67,8 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	t.logsRewritten = counter("log_records_rewritten", "Log records moved into the trace their span or trace was merged into.", "{record}")
 	t.logsUnmatched = counter("log_records_unmatched", "Held log records passed on unchanged because no span of their trace arrived within decision_wait.", "{record}")
 	t.logsEvicted = counter("log_records_evicted", "Log records passed on early and unchanged because max_buffered_log_records was reached.", "{record}")
+	t.facts = counter("record_facts", "Record facts (kafka_records receiver) indexed for the record_* rules.", "{fact}")
+	t.factsMalformed = counter("record_facts_malformed", "Log records marked as record facts that could not be read (passed on, not used).", "{fact}")
 	t.heldSpansGauge, err = m.Int64ObservableGauge(metricPfx+"held_spans", metric.WithDescription("Spans currently held."), metric.WithUnit("{span}"))
 	errs = errors.Join(errs, err)
 	t.heldBytesGauge, err = m.Int64ObservableGauge(metricPfx+"held_bytes", metric.WithDescription("Estimated size of the spans currently held."), metric.WithUnit("By"))

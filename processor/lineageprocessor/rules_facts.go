@@ -1,0 +1,300 @@
+package lineageprocessor // import "github.com/eventlineage/lineage/processor/lineageprocessor"
+
+import (
+	"sort"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Rule names of the rules that read record facts.
+const (
+	ruleRecordHeader     = "record_header"
+	ruleRecordKey        = "record_key"
+	ruleRecordTimestamp  = "record_timestamp"
+	ruleStoreDelete      = "store_delete"
+	rulePunctuationDrain = "punctuation_drain"
+)
+
+// contributing is implemented by rules whose edge has more causes than the parent: the others
+// become span links (fan-in).
+type contributing interface {
+	Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo
+}
+
+// noEvidence is what a rule returns when it applies but can never decide s: it waits on nothing.
+func noEvidence() (*spanInfo, resolveStatus, []wakeKey) { return nil, statusWait, nil }
+
+// processOf returns the Streams process span of the record at c in service, or nil.
+func processOf(idx *coordIndex, c coordinate, service string) *spanInfo {
+	for _, q := range idx.consumersAt(c) {
+		if q.service == service && q.kind == ptrace.SpanKindConsumer {
+			return q
+		}
+	}
+	return nil
+}
+
+// recordHeaderRule (`record_header`): a root PRODUCER span R on a Kafka Streams thread whose
+// record carries a traceparent naming a producer span X at another coordinate k_in (the context
+// Kafka Streams forwarded from the last input record, kept when the Streams JVM runs with
+// producer-propagation disabled) was caused by the process span of k_in in R's service. Like
+// streams_forwarded_header, but read from the record itself: no downstream consumer is needed.
+type recordHeaderRule struct{}
+
+func (recordHeaderRule) Name() string { return ruleRecordHeader }
+
+func (recordHeaderRule) Applies(s *spanInfo) bool { return isStreamsRootProducer(s) }
+
+func (recordHeaderRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	f, ok := idx.factAt(s.coord)
+	if !ok {
+		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+	}
+	if f.header.span.IsEmpty() || f.header == s.key() {
+		return noEvidence() // no forwarded context (or the agent's own, with propagation on)
+	}
+	kin, ok := idx.producerCoord(f.header)
+	if !ok {
+		return nil, statusWait, []wakeKey{spanWake(f.header)}
+	}
+	if kin == s.coord {
+		return noEvidence()
+	}
+	if q := processOf(idx, kin, s.service); q != nil {
+		return q, statusFound, nil
+	}
+	return nil, statusWait, []wakeKey{coordWake(kin)}
+}
+
+// maxTimestampScan bounds how far back record_key looks for a same-key input with the output's
+// timestamp before settling for the latest same-key input.
+const maxTimestampScan = 64
+
+// recordKeyRule (`record_key`): a root PRODUCER span R on a Kafka Streams thread (cache flush,
+// changelog write at commit) whose record has key hash H was caused by the latest Streams process
+// span of R's service and thread whose input record has key H and that ended before R started —
+// preferring, among those, the latest one whose input has R's timestamp (Kafka Streams forwards a
+// flushed entry with the record context of its last update, so when two input topics share keys,
+// the timestamp tells which one updated the entry). Its fan-in contributors are the other inputs
+// with key H since R's topic was last written on that thread.
+type recordKeyRule struct{}
+
+func (recordKeyRule) Name() string { return ruleRecordKey }
+
+func (recordKeyRule) Applies(s *spanInfo) bool { return isStreamsRootProducer(s) }
+
+func (recordKeyRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	f, ok := idx.factAt(s.coord)
+	if !ok {
+		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+	}
+	if f.keyHash == "" {
+		return noEvidence()
+	}
+	k := hashKey{s.service, s.thread, f.keyHash}
+	list := idx.facts.byHash[k]
+	i := sort.Search(len(list), func(i int) bool { return list[i].end > s.start }) - 1
+	if i < 0 {
+		return nil, statusWait, []wakeKey{hashWake(k)}
+	}
+	for j := i; j >= 0 && j > i-maxTimestampScan; j-- {
+		if idx.facts.filed[list[j]].timestamp == f.timestamp {
+			return list[j], statusFound, nil
+		}
+	}
+	return list[i], statusFound, nil
+}
+
+func (recordKeyRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
+	f, ok := idx.factAt(s.coord)
+	if !ok || f.keyHash == "" || !parent.hasCoord {
+		return nil
+	}
+	lb := previousRootOfTopic(idx, s, parent.start)
+	var out []*spanInfo
+	for _, c := range idx.facts.byHash[hashKey{s.service, s.thread, f.keyHash}] {
+		if c != parent && c.key() != parent.key() && c.coord.topic == parent.coord.topic && c.start > lb && c.end <= s.start {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// previousRootOfTopic returns the start of the latest root of r's topic on r's thread that
+// started before t (the key's previous emission bounds its fan-in), or 0.
+func previousRootOfTopic(idx *coordIndex, r *spanInfo, t pcommon.Timestamp) pcommon.Timestamp {
+	roots := idx.rootsOf(threadKeyOf(r))
+	for i := sort.Search(len(roots), func(i int) bool { return roots[i].start >= t }) - 1; i >= 0; i-- {
+		if roots[i].coord.topic == r.coord.topic {
+			return roots[i].start
+		}
+	}
+	return 0
+}
+
+// recordTimestampRule (`record_timestamp`): a root PRODUCER span R on a Kafka Streams thread whose
+// key matches no input (a windowed or re-keyed store: suppress buffers, window stores) was caused
+// by the latest process span of R's service and thread that ended before R started and whose
+// input record has R's timestamp (the record context Kafka Streams keeps with a buffered value).
+type recordTimestampRule struct{}
+
+func (recordTimestampRule) Name() string { return ruleRecordTimestamp }
+
+func (recordTimestampRule) Applies(s *spanInfo) bool { return isStreamsRootProducer(s) }
+
+func (recordTimestampRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	f, ok := idx.factAt(s.coord)
+	if !ok {
+		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+	}
+	k := tsKey{s.service, s.thread, f.timestamp}
+	list := idx.facts.byTS[k]
+	if i := sort.Search(len(list), func(i int) bool { return list[i].end > s.start }) - 1; i >= 0 {
+		return list[i], statusFound, nil
+	}
+	return nil, statusWait, []wakeKey{tsWake(k)}
+}
+
+// deleteCause returns the cause of a changelog tombstone d: the update that wrote the entry it
+// deletes — the latest earlier non-tombstone write of the same key to the same partition — is
+// its process span (the write's parent, or the parent a rule recovered for a root write).
+func deleteCause(idx *coordIndex, d *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	f, ok := idx.factAt(d.coord)
+	if !ok {
+		return nil, statusWait, []wakeKey{coordWake(d.coord)}
+	}
+	if !f.tombstone || f.keyHash == "" {
+		return noEvidence()
+	}
+	wk := writeKey{d.coord.cluster, d.coord.topic, d.coord.partition, f.keyHash}
+	writes := idx.facts.writes[wk]
+	var w *spanInfo
+	for i := sort.Search(len(writes), func(i int) bool { return writes[i].coord.offset >= d.coord.offset }) - 1; i >= 0; i-- {
+		if !idx.facts.filed[writes[i]].tombstone {
+			w = writes[i]
+			break
+		}
+	}
+	if w == nil {
+		return nil, statusWait, []wakeKey{writeWake(wk)}
+	}
+	if w.isRoot() {
+		if p := idx.edgeOf(w.key()); p != nil {
+			return p, statusFound, nil
+		}
+		return nil, statusWait, []wakeKey{edgeWake(w.key())}
+	}
+	pk := spanKey{w.traceID, w.parentID}
+	if p := idx.consumerBySpanKey(pk); p != nil {
+		return p, statusFound, nil
+	}
+	return nil, statusWait, []wakeKey{spanWake(pk)}
+}
+
+// storeDeleteRule (`store_delete`): a root changelog tombstone on a Kafka Streams thread (a
+// punctuator or an emit deleting a store entry) belongs to the update that created the entry:
+// its parent is deleteCause's process span, and it becomes that trace's `<store> state-store
+// delete` operation.
+type storeDeleteRule struct{}
+
+func (storeDeleteRule) Name() string { return ruleStoreDelete }
+
+func (storeDeleteRule) Applies(s *spanInfo) bool {
+	return isStreamsRootProducer(s) && isChangelog(s.coord.topic)
+}
+
+func (storeDeleteRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	return deleteCause(idx, s)
+}
+
+// punctuationDrainRule (`punctuation_drain`): a root PRODUCER span R to an output topic on a Kafka
+// Streams thread, followed on that thread (each within window of the previous) by changelog
+// tombstones, is a punctuator that forwarded a summary of store entries and deleted them. The
+// entries' updates caused R: the latest of them is its parent, the others are fan-in links.
+type punctuationDrainRule struct{ window time.Duration }
+
+func (punctuationDrainRule) Name() string { return rulePunctuationDrain }
+
+func (punctuationDrainRule) Applies(s *spanInfo) bool {
+	return isStreamsRootProducer(s) && !isChangelog(s.coord.topic)
+}
+
+func (r punctuationDrainRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	causes, st, wake := r.causes(idx, s)
+	if st != statusFound {
+		return nil, st, wake
+	}
+	latest := causes[0]
+	for _, c := range causes[1:] {
+		if c.end > latest.end {
+			latest = c
+		}
+	}
+	return latest, statusFound, nil
+}
+
+func (r punctuationDrainRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
+	causes, st, _ := r.causes(idx, s)
+	if st != statusFound {
+		return nil
+	}
+	var out []*spanInfo
+	seen := map[spanKey]bool{parent.key(): true}
+	for _, c := range causes {
+		if !seen[c.key()] {
+			seen[c.key()] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// causes returns the causes of the tombstones that follow s on its thread. It waits while the
+// burst may be incomplete: a following root's fact is unknown, or nothing later than window after
+// the last tombstone has been seen on the thread yet.
+func (r punctuationDrainRule) causes(idx *coordIndex, s *spanInfo) ([]*spanInfo, resolveStatus, []wakeKey) {
+	tk := threadKeyOf(s)
+	roots := idx.rootsOf(tk)
+	i := sort.Search(len(roots), func(i int) bool { return roots[i].start >= s.start })
+	for i < len(roots) && roots[i].key() != s.key() {
+		i++
+	}
+	window := pcommon.Timestamp(r.window.Nanoseconds())
+	prev := s
+	var deletes []*spanInfo
+	complete := false
+	for j := i + 1; j < len(roots); j++ {
+		d := roots[j]
+		if d.start > prev.start+window || !isChangelog(d.coord.topic) {
+			complete = true
+			break
+		}
+		f, ok := idx.factAt(d.coord)
+		if !ok {
+			return nil, statusWait, []wakeKey{coordWake(d.coord)}
+		}
+		if !f.tombstone {
+			complete = true
+			break
+		}
+		deletes = append(deletes, d)
+		prev = d
+	}
+	if !complete && idx.facts.lastStart[tk] <= prev.start+window {
+		return nil, statusWait, []wakeKey{threadWake(tk), movedWake(tk)}
+	}
+	if len(deletes) == 0 {
+		return nil, statusWait, nil
+	}
+	causes := make([]*spanInfo, 0, len(deletes))
+	for _, d := range deletes {
+		c, st, wake := deleteCause(idx, d)
+		if st != statusFound {
+			return nil, st, wake
+		}
+		causes = append(causes, c)
+	}
+	return causes, statusFound, nil
+}
