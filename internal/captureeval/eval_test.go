@@ -126,7 +126,7 @@ func TestBrokenCacheFlushRoot(t *testing.T) {
 	checkInt(t, "orphan_spans", rep.OrphanSpans, 2) // p-bal and c-bal
 	checkInt(t, "orphan_traces", rep.OrphanTraces, 1)
 	checkFinal(t, rep, "events=1 traces_per_event=2.00 precision=1.000 recall=0.667")
-	want := []MissedEdges{{Type: "streams", From: "dc1/transactions", To: "dc1/balance-updates", Count: 1}}
+	want := []EdgeGroup{{Type: "streams", From: "dc1/transactions", To: "dc1/balance-updates", Count: 1}}
 	if !slices.Equal(rep.Edges.Missed, want) {
 		t.Errorf("missed = %+v, want %+v", rep.Edges.Missed, want)
 	}

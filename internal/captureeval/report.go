@@ -68,13 +68,14 @@ type EdgeStats struct {
 	Recall        float64     `json:"recall"`
 	ByType        EdgesByType `json:"by_type"`
 	// Missed groups the truth edges not observed by where they run, most frequent first: what
-	// the stitching still cannot see.
-	Missed []MissedEdges `json:"missed"`
+	// the stitching still cannot see. Wrong groups the observed edges the truth does not support.
+	Missed []EdgeGroup `json:"missed"`
+	Wrong  []EdgeGroup `json:"wrong"`
 }
 
-// MissedEdges counts unobserved truth edges of one type between the same places: a hop from a
-// topic to the service consuming it, or a derivation from one topic to another.
-type MissedEdges struct {
+// EdgeGroup counts edges of one type between the same places: a hop from a topic to the service
+// consuming it, or a derivation from one topic to another.
+type EdgeGroup struct {
 	Type  string `json:"type"`
 	From  string `json:"from"`
 	To    string `json:"to"`
@@ -232,6 +233,8 @@ func (ev *evaluator) report(details bool) *Report {
 func (ev *evaluator) scoreEdges(o *observed, rep *Report) {
 	t := ev.truth
 	e := &rep.Edges
+	place := func(r *truthRecord) string { return r.cluster + "/" + r.coord.Topic }
+	wrong := make(map[EdgeGroup]int)
 	for k := range o.hops {
 		typ, correct := t.classifyHop(k)
 		e.Observed++
@@ -239,6 +242,8 @@ func (ev *evaluator) scoreEdges(o *observed, rep *Report) {
 		if correct {
 			e.Correct++
 			e.ByType.get(typ).Correct++
+		} else {
+			wrong[EdgeGroup{Type: typ.String(), From: place(&t.records[k.rec]), To: k.service}]++
 		}
 	}
 	for k := range o.derived {
@@ -248,9 +253,11 @@ func (ev *evaluator) scoreEdges(o *observed, rep *Report) {
 		if ev.ancestors.isAncestor(k.src, k.dst) {
 			e.Correct++
 			e.ByType.get(typ).Correct++
+		} else {
+			wrong[EdgeGroup{Type: typ.String(), From: place(&t.records[k.src]), To: place(&t.records[k.dst])}]++
 		}
 	}
-	missed := make(map[MissedEdges]int)
+	missed := make(map[EdgeGroup]int)
 	truthEdge := func(typ EdgeType, seen bool, from, to string) {
 		e.Truth++
 		e.ByType.get(typ).Truth++
@@ -258,10 +265,9 @@ func (ev *evaluator) scoreEdges(o *observed, rep *Report) {
 			e.ObservedTruth++
 			e.ByType.get(typ).ObservedTruth++
 		} else {
-			missed[MissedEdges{Type: typ.String(), From: from, To: to}]++
+			missed[EdgeGroup{Type: typ.String(), From: from, To: to}]++
 		}
 	}
-	place := func(r *truthRecord) string { return r.cluster + "/" + r.coord.Topic }
 	for i := range t.records {
 		r := &t.records[i]
 		for _, h := range r.hops {
@@ -279,18 +285,7 @@ func (ev *evaluator) scoreEdges(o *observed, rep *Report) {
 			truthEdge(typ, false, "(not in truth)", place(r))
 		}
 	}
-	e.Missed = make([]MissedEdges, 0, len(missed))
-	for m, n := range missed {
-		m.Count = n
-		e.Missed = append(e.Missed, m)
-	}
-	sort.Slice(e.Missed, func(i, j int) bool {
-		a, b := e.Missed[i], e.Missed[j]
-		if a.Count != b.Count {
-			return a.Count > b.Count
-		}
-		return a.Type+a.From+a.To < b.Type+b.From+b.To
-	})
+	e.Missed, e.Wrong = sortedGroups(missed), sortedGroups(wrong)
 	rep.precision = ratio(e.Correct, e.Observed)
 	rep.recall = ratio(e.ObservedTruth, e.Truth)
 	e.Precision, e.Recall = round6(rep.precision), round6(rep.recall)
@@ -429,4 +424,21 @@ func containsTrace(ts []pcommon.TraceID, t pcommon.TraceID) bool {
 		}
 	}
 	return false
+}
+
+// sortedGroups returns the groups with their counts, most frequent first.
+func sortedGroups(m map[EdgeGroup]int) []EdgeGroup {
+	out := make([]EdgeGroup, 0, len(m))
+	for g, n := range m {
+		g.Count = n
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Type+a.From+a.To < b.Type+b.From+b.To
+	})
+	return out
 }

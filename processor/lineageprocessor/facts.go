@@ -56,6 +56,8 @@ type factIndex struct {
 	writes map[writeKey][]*spanInfo
 	// what a span was filed under, to unfile it when it expires
 	filed map[*spanInfo]fact
+	// changelog writes made inside a process span (uncached stores), by the process span
+	children map[spanKey][]*spanInfo
 	// the latest start of an indexed span per Kafka Streams thread: how far the thread has got
 	lastStart map[threadKey]pcommon.Timestamp
 }
@@ -67,6 +69,8 @@ func newFactIndex(ttl time.Duration, maxEntries int) *factIndex {
 		byTS:   map[tsKey][]*spanInfo{},
 		writes: map[writeKey][]*spanInfo{},
 		filed:  map[*spanInfo]fact{},
+
+		children: map[spanKey][]*spanInfo{},
 
 		lastStart: map[threadKey]pcommon.Timestamp{},
 	}
@@ -139,6 +143,10 @@ func (ix *coordIndex) file(s *spanInfo, f fact, touch func(wakeKey)) {
 			fx.writes[k] = insertSorted(fx.writes[k], s, func(a, b *spanInfo) bool { return a.coord.offset < b.coord.offset })
 			touch(writeWake(k))
 		}
+		if !s.isRoot() && isChangelog(s.coord.topic) {
+			pk := spanKey{s.traceID, s.parentID}
+			fx.children[pk] = append(fx.children[pk], s)
+		}
 	}
 }
 
@@ -174,6 +182,14 @@ func (ix *coordIndex) unfile(s *spanInfo) {
 			delete(fx.writes, k)
 		} else {
 			fx.writes[k] = l
+		}
+		if !s.isRoot() && isChangelog(s.coord.topic) {
+			pk := spanKey{s.traceID, s.parentID}
+			if l := removeInfo(fx.children[pk], s); len(l) == 0 {
+				delete(fx.children, pk)
+			} else {
+				fx.children[pk] = l
+			}
 		}
 	}
 }

@@ -527,8 +527,8 @@ func (p *lineageProcessor) applyEdge(u *unit, parent *spanInfo, rule string, now
 	head.span.Attributes().PutStr(attrRule, rule)
 	if isStreamsRootProducer(&head.info) {
 		p.index.recordEdge(head.info.key(), parent, p.touch)
-		p.addFanIn(head, parent, rule)
 	}
+	p.addFanIn(head, parent, rule)
 	if p.cfg.Mode == ModeLink {
 		p.addLinks(head, parent, rule, true)
 		head.linkParent = parent
@@ -551,7 +551,7 @@ func (p *lineageProcessor) addFanIn(head *entry, parent *spanInfo, rule string) 
 	var cs []*spanInfo
 	if r, ok := p.ruleNamed(rule).(contributing); ok {
 		cs = r.Contributors(p.index, &head.info, parent)
-	} else {
+	} else if isStreamsRootProducer(&head.info) {
 		cs = fanInContributors(p.index, &head.info, parent, p.cfg.FlushPairingWindow)
 	}
 	for _, c := range cs {

@@ -1,6 +1,7 @@
 package lineageprocessor // import "github.com/eventlineage/lineage/processor/lineageprocessor"
 
 import (
+	"math"
 	"sort"
 	"time"
 
@@ -134,15 +135,30 @@ func previousRootOfTopic(idx *coordIndex, r *spanInfo, t pcommon.Timestamp) pcom
 	return 0
 }
 
-// recordTimestampRule (`record_timestamp`): a root PRODUCER span R on a Kafka Streams thread whose
-// key matches no input (a windowed or re-keyed store: suppress buffers, window stores) was caused
-// by the latest process span of R's service and thread that ended before R started and whose
-// input record has R's timestamp (the record context Kafka Streams keeps with a buffered value).
+// recordTimestampRule (`record_timestamp`): Kafka Streams gives a record it forwards the
+// timestamp of the input that caused it, and keeps that record context with buffered values.
+//   - A root PRODUCER span R on a Streams thread whose key matches no input (windowed or re-keyed
+//     stores) was caused by the latest process span of its thread that ended before R started and
+//     whose input record has R's timestamp.
+//   - A NON-root Streams send S to an output topic whose timestamp differs from its parent process
+//     span's input was emitted on behalf of another record (suppress(), emit-final windows,
+//     outer-join and eviction emissions): its cause is the latest process span of the thread with
+//     S's timestamp. Its fan-in contributors are the other inputs with S's key whose timestamps lie
+//     between the previous emission of that key to S's topic (exclusive) and S's (inclusive): a
+//     window's records.
 type recordTimestampRule struct{}
 
 func (recordTimestampRule) Name() string { return ruleRecordTimestamp }
 
-func (recordTimestampRule) Applies(s *spanInfo) bool { return isStreamsRootProducer(s) }
+func (recordTimestampRule) Applies(s *spanInfo) bool {
+	return isStreamsRootProducer(s) || isStreamsChildOutput(s)
+}
+
+// isStreamsChildOutput: a non-root producer span to an output (not changelog) topic on a Kafka
+// Streams thread.
+func isStreamsChildOutput(s *spanInfo) bool {
+	return s.kind == ptrace.SpanKindProducer && !s.isRoot() && s.hasCoord && isStreamThread(s.thread) && !isChangelog(s.coord.topic)
+}
 
 func (recordTimestampRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
 	f, ok := idx.factAt(s.coord)
@@ -151,10 +167,85 @@ func (recordTimestampRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, res
 	}
 	k := tsKey{s.service, s.thread, f.timestamp}
 	list := idx.facts.byTS[k]
-	if i := sort.Search(len(list), func(i int) bool { return list[i].end > s.start }) - 1; i >= 0 {
-		return list[i], statusFound, nil
+	n := sort.Search(len(list), func(i int) bool { return list[i].end > s.start }) // candidates: list[:n]
+	if s.isRoot() {
+		// A repartitioned copy of an input keeps its timestamp: the earliest candidate is the
+		// original input, an ancestor of every other candidate.
+		if n > 0 {
+			return list[0], statusFound, nil
+		}
+		return nil, statusWait, []wakeKey{tsWake(k)}
+	}
+	pk := spanKey{s.traceID, s.parentID}
+	pw := idx.consumerBySpanKey(pk)
+	if pw == nil {
+		return nil, statusWait, []wakeKey{spanWake(pk)}
+	}
+	if !pw.hasCoord || pw.service != s.service {
+		return noEvidence()
+	}
+	pf, ok := idx.factAt(pw.coord)
+	if !ok {
+		return nil, statusWait, []wakeKey{coordWake(pw.coord)}
+	}
+	if pf.timestamp == f.timestamp {
+		return nil, statusKeep, nil
+	}
+	// The emission happened in pw's sub-topology: its cause was read from the same topic.
+	for i := n - 1; i >= 0; i-- {
+		if list[i].coord.topic == pw.coord.topic {
+			return list[i], statusFound, nil
+		}
 	}
 	return nil, statusWait, []wakeKey{tsWake(k)}
+}
+
+func (recordTimestampRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
+	if s.isRoot() {
+		return nil
+	}
+	f, ok := idx.factAt(s.coord)
+	if !ok {
+		return nil
+	}
+	lb := int64(math.MinInt64)
+	if f.keyHash != "" {
+		prev := idx.facts.writes[writeKey{s.coord.cluster, s.coord.topic, s.coord.partition, f.keyHash}]
+		if i := sort.Search(len(prev), func(i int) bool { return prev[i].coord.offset >= s.coord.offset }) - 1; i >= 0 {
+			lb = idx.facts.filed[prev[i]].timestamp
+		}
+	}
+	return entryUpdaters(idx, parent, lb, f.timestamp, s.start)
+}
+
+// entryUpdaters returns the other process spans that updated the store entries the process span
+// q updated — the parents of the writes with the same key to the same changelog partition as
+// q's own changelog writes (uncached stores log inside the process span) — whose inputs have
+// timestamps in (after, upTo] and that ended by end. These are the records folded into an entry:
+// a window's records, not merely records with the same key (a filter before the store is invisible
+// to key and time alone).
+func entryUpdaters(idx *coordIndex, q *spanInfo, after, upTo int64, end pcommon.Timestamp) []*spanInfo {
+	var out []*spanInfo
+	seen := map[spanKey]bool{q.key(): true}
+	for _, w := range idx.facts.children[q.key()] {
+		wf, ok := idx.facts.filed[w]
+		if !ok || wf.keyHash == "" {
+			continue
+		}
+		for _, o := range idx.facts.writes[writeKey{w.coord.cluster, w.coord.topic, w.coord.partition, wf.keyHash}] {
+			c := idx.consumerBySpanKey(spanKey{o.traceID, o.parentID})
+			if c == nil || seen[c.key()] || !c.hasCoord || c.end > end {
+				continue
+			}
+			cf, ok := idx.facts.filed[c]
+			if !ok || cf.timestamp <= after || cf.timestamp > upTo {
+				continue
+			}
+			seen[c.key()] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // deleteCause returns the cause of a changelog tombstone d: the update that wrote the entry it
