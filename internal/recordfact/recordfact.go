@@ -97,6 +97,9 @@ type Fact struct {
 	TraceID pcommon.TraceID
 	SpanID  pcommon.SpanID
 	Sampled bool
+	// Context is the record context of a Kafka Streams suppress buffer changelog value; nil
+	// otherwise.
+	Context *RecordContext
 }
 
 // Coordinates of the record, the key under which the lineage processor joins facts and spans.
@@ -183,6 +186,9 @@ func Parse(lr plog.LogRecord, res pcommon.Resource) (Fact, error) {
 		}
 		f.Headers[name] = b
 	}
+	if f.Context, err = parseContext(attrs); err != nil {
+		return Fact{}, err
+	}
 	f.Timestamp = lr.Timestamp().AsTime()
 	// The receiver sets the span id and flags only together with a trace id.
 	if tid := lr.TraceID(); !tid.IsEmpty() {
@@ -231,6 +237,9 @@ func (f Fact) Write(lr plog.LogRecord, observed time.Time) {
 		for _, n := range f.HeaderNames {
 			s.AppendEmpty().SetStr(n)
 		}
+	}
+	if f.Context != nil {
+		f.Context.write(a)
 	}
 	// Sorted so that equal facts serialize identically.
 	for _, name := range slices.Sorted(maps.Keys(f.Headers)) {

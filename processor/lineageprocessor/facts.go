@@ -22,6 +22,10 @@ type fact struct {
 	tombstone bool
 	timestamp int64   // ms since the epoch
 	header    spanKey // the record's traceparent; zero when it has none
+	// the record context of a Kafka Streams suppress buffer value (same cluster as the record)
+	ctx    coordinate
+	ctxTS  int64
+	hasCtx bool
 }
 
 // hashKey names the Streams process spans of one thread whose input record has one key hash;
@@ -223,9 +227,13 @@ func (p *lineageProcessor) consumeFact(rec plog.LogRecord, res pcommon.Resource,
 	if !f.TraceID.IsEmpty() {
 		hdr = spanKey{f.TraceID, f.SpanID}
 	}
-	p.index.addFact(factCoordinate(&f), fact{
-		keyHash: f.KeyHash, tombstone: f.Tombstone, timestamp: f.Timestamp.UnixMilli(), header: hdr,
-	}, now, p.touch)
+	c := factCoordinate(&f)
+	fa := fact{keyHash: f.KeyHash, tombstone: f.Tombstone, timestamp: f.Timestamp.UnixMilli(), header: hdr}
+	if x := f.Context; x != nil {
+		fa.ctx = coordinate{cluster: c.cluster, topic: x.Topic, partition: x.Partition, offset: x.Offset}
+		fa.ctxTS, fa.hasCtx = x.Timestamp, true
+	}
+	p.index.addFact(c, fa, now, p.touch)
 }
 
 // isFact reports whether a log record is a record fact (cheap: one attribute).

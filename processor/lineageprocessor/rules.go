@@ -79,6 +79,7 @@ func defaultRules(cfg *Config) []Rule {
 		recordKeyRule{},
 		streamsKeyRule{},
 		streamsForwardedHeaderRule{},
+		recordContextRule{},
 		storeDeleteRule{},
 		punctuationDrainRule{window: cfg.FlushPairingWindow},
 		streamsChangelogRule{window: cfg.FlushPairingWindow},

@@ -15,6 +15,7 @@ const (
 	ruleRecordKey        = "record_key"
 	ruleRecordTimestamp  = "record_timestamp"
 	ruleStoreDelete      = "store_delete"
+	ruleRecordContext    = "record_context"
 	rulePunctuationDrain = "punctuation_drain"
 )
 
@@ -248,29 +249,90 @@ func entryUpdaters(idx *coordIndex, q *spanInfo, after, upTo int64, end pcommon.
 	return out
 }
 
-// deleteCause returns the cause of a changelog tombstone d: the update that wrote the entry it
-// deletes — the latest earlier non-tombstone write of the same key to the same partition — is
-// its process span (the write's parent, or the parent a rule recovered for a root write).
-func deleteCause(idx *coordIndex, d *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+// recordContextRule (`record_context`): a root changelog write on a Kafka Streams thread whose
+// value carries the record context Kafka Streams buffered it with (suppress buffers, flushed at
+// commit with the commit time as timestamp) was caused by the process span of that input record.
+// Its fan-in contributors are the other records folded into the buffered entry since the entry's
+// previous write (contextUpdaters).
+type recordContextRule struct{}
+
+func (recordContextRule) Name() string { return ruleRecordContext }
+
+func (recordContextRule) Applies(s *spanInfo) bool {
+	return isStreamsRootProducer(s) && isChangelog(s.coord.topic)
+}
+
+func (recordContextRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	f, ok := idx.factAt(s.coord)
+	if !ok {
+		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+	}
+	if !f.hasCtx {
+		return noEvidence()
+	}
+	if q := processOf(idx, f.ctx, s.service); q != nil {
+		return q, statusFound, nil
+	}
+	return nil, statusWait, []wakeKey{coordWake(f.ctx)}
+}
+
+func (recordContextRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
+	return contextUpdaters(idx, s, parent)
+}
+
+// contextUpdaters returns, for a buffered write w caused by q, the other records folded into the
+// entry since its previous buffered write: the updaters of q's store entries (entryUpdaters) with
+// input timestamps after the previous write's record context.
+func contextUpdaters(idx *coordIndex, w, q *spanInfo) []*spanInfo {
+	f, ok := idx.factAt(w.coord)
+	if !ok || !f.hasCtx {
+		return nil
+	}
+	after := int64(math.MinInt64)
+	if f.keyHash != "" {
+		prev := idx.facts.writes[writeKey{w.coord.cluster, w.coord.topic, w.coord.partition, f.keyHash}]
+		for i := sort.Search(len(prev), func(i int) bool { return prev[i].coord.offset >= w.coord.offset }) - 1; i >= 0; i-- {
+			pf := idx.facts.filed[prev[i]]
+			if pf.tombstone {
+				break // the entry was deleted: w starts a new one
+			}
+			if pf.hasCtx {
+				after = pf.ctxTS
+				break
+			}
+		}
+	}
+	return entryUpdaters(idx, q, after, f.ctxTS, w.start)
+}
+
+// entryWrites returns the writes of the store entry a changelog tombstone d deletes, latest first:
+// the non-tombstone writes of d's key to d's partition since the entry's previous deletion.
+func entryWrites(idx *coordIndex, d *spanInfo) ([]*spanInfo, resolveStatus, []wakeKey) {
 	f, ok := idx.factAt(d.coord)
 	if !ok {
 		return nil, statusWait, []wakeKey{coordWake(d.coord)}
 	}
 	if !f.tombstone || f.keyHash == "" {
-		return noEvidence()
+		return nil, statusWait, nil
 	}
 	wk := writeKey{d.coord.cluster, d.coord.topic, d.coord.partition, f.keyHash}
 	writes := idx.facts.writes[wk]
-	var w *spanInfo
+	var out []*spanInfo
 	for i := sort.Search(len(writes), func(i int) bool { return writes[i].coord.offset >= d.coord.offset }) - 1; i >= 0; i-- {
-		if !idx.facts.filed[writes[i]].tombstone {
-			w = writes[i]
+		if idx.facts.filed[writes[i]].tombstone {
 			break
 		}
+		out = append(out, writes[i])
 	}
-	if w == nil {
+	if len(out) == 0 {
 		return nil, statusWait, []wakeKey{writeWake(wk)}
 	}
+	return out, statusFound, nil
+}
+
+// writeCause returns the process span that caused a changelog write: its parent, or the parent a
+// rule recovered for a root write.
+func writeCause(idx *coordIndex, w *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
 	if w.isRoot() {
 		if p := idx.edgeOf(w.key()); p != nil {
 			return p, statusFound, nil
@@ -284,10 +346,21 @@ func deleteCause(idx *coordIndex, d *spanInfo) (*spanInfo, resolveStatus, []wake
 	return nil, statusWait, []wakeKey{spanWake(pk)}
 }
 
+// deleteCause returns the cause of a changelog tombstone d: the update that made the latest write
+// of the entry it deletes.
+func deleteCause(idx *coordIndex, d *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	ws, st, wake := entryWrites(idx, d)
+	if st != statusFound {
+		return nil, st, wake
+	}
+	return writeCause(idx, ws[0])
+}
+
 // storeDeleteRule (`store_delete`): a root changelog tombstone on a Kafka Streams thread (a
-// punctuator or an emit deleting a store entry) belongs to the update that created the entry:
-// its parent is deleteCause's process span, and it becomes that trace's `<store> state-store
-// delete` operation.
+// punctuator or an emit deleting a store entry) belongs to the update that made the entry's
+// latest write: its parent is deleteCause's process span, and it becomes that trace's `<store>
+// state-store delete` operation. The causes of the entry's earlier writes (and the records folded
+// into buffered writes) are its fan-in contributors.
 type storeDeleteRule struct{}
 
 func (storeDeleteRule) Name() string { return ruleStoreDelete }
@@ -298,6 +371,32 @@ func (storeDeleteRule) Applies(s *spanInfo) bool {
 
 func (storeDeleteRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
 	return deleteCause(idx, s)
+}
+
+func (storeDeleteRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
+	ws, st, _ := entryWrites(idx, s)
+	if st != statusFound {
+		return nil
+	}
+	var out []*spanInfo
+	seen := map[spanKey]bool{parent.key(): true}
+	add := func(c *spanInfo) {
+		if !seen[c.key()] {
+			seen[c.key()] = true
+			out = append(out, c)
+		}
+	}
+	for _, w := range ws {
+		c, st, _ := writeCause(idx, w)
+		if st != statusFound {
+			continue
+		}
+		add(c)
+		for _, u := range contextUpdaters(idx, w, c) {
+			add(u)
+		}
+	}
+	return out
 }
 
 // punctuationDrainRule (`punctuation_drain`): a root PRODUCER span R to an output topic on a Kafka
