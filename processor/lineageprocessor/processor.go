@@ -812,6 +812,11 @@ func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
 		switch u.state {
 		case stateParent:
 			p.finishEdge(u, now)
+		case stateRule:
+			if p.lastChance(u, now) {
+				continue
+			}
+			fallthrough
 		default:
 			if u.kind == unitKindTrace {
 				p.stats.expiredTraces++
@@ -825,6 +830,24 @@ func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
 	}
 	// units released as dependents are filtered on the next pass
 	p.units = live
+}
+
+// lastChance asks the rules about u once more before decision_wait releases it, telling them
+// that nothing more is coming (a rule waiting only for the end of a burst decides with what it
+// has). It reports whether an edge was written; u is then released or waits for its parent.
+func (p *lineageProcessor) lastChance(u *unit, now time.Time) bool {
+	p.unregisterWake(u)
+	p.index.lastChance = true
+	parent, rule, st, _ := p.resolve(&u.head.info)
+	p.index.lastChance = false
+	if st != statusFound {
+		return false
+	}
+	p.applyEdge(u, parent, rule, now)
+	if !u.released && p.cfg.Mode == ModeLink {
+		p.releaseUnstitched(u, now)
+	}
+	return true
 }
 
 // enforceBounds releases the oldest held units while a bound is exceeded.

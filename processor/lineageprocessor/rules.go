@@ -169,9 +169,12 @@ type coordIndex struct {
 	// record facts and the spans filed under them
 	facts *factIndex
 	// now is the time of the last update (facts expire by it)
-	now   time.Time
-	queue []indexItem
-	head  int
+	now time.Time
+	// lastChance is set while the engine asks the rules about a unit whose decision_wait ran out:
+	// whatever was going to arrive has arrived.
+	lastChance bool
+	queue      []indexItem
+	head       int
 }
 
 type indexItem struct {

@@ -443,7 +443,7 @@ func (r punctuationDrainRule) Contributors(idx *coordIndex, s, parent *spanInfo)
 
 // causes returns the causes of the tombstones that follow s on its thread. It waits while the
 // burst may be incomplete: a following root's fact is unknown, or nothing later than window after
-// the last tombstone has been seen on the thread yet.
+// the last tombstone has been seen on the thread yet (unless it is the unit's last chance).
 func (r punctuationDrainRule) causes(idx *coordIndex, s *spanInfo) ([]*spanInfo, resolveStatus, []wakeKey) {
 	tk := threadKeyOf(s)
 	roots := idx.rootsOf(tk)
@@ -472,7 +472,7 @@ func (r punctuationDrainRule) causes(idx *coordIndex, s *spanInfo) ([]*spanInfo,
 		deletes = append(deletes, d)
 		prev = d
 	}
-	if !complete && idx.facts.lastStart[tk] <= prev.start+window {
+	if !complete && !idx.lastChance && idx.facts.lastStart[tk] <= prev.start+window {
 		return nil, statusWait, []wakeKey{threadWake(tk), movedWake(tk)}
 	}
 	if len(deletes) == 0 {

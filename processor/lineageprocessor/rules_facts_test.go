@@ -181,3 +181,63 @@ func TestMalformedFactCountedAndPassedOn(t *testing.T) {
 	_, ok := h.p.index.factAt(coordinate{"cluster-1", "transactions", 0, 2})
 	require.True(t, ok)
 }
+
+// The last punctuation of a run: nothing follows on the thread, so the burst is known complete
+// only when decision_wait runs out; the rules then decide with what they have.
+func TestPunctuationDrainDecidedAtLastChance(t *testing.T) {
+	p5 := sp{ts: cons(wp, 1, 2, 1, streamThread, "transactions", 5), startMs: 2000, durMs: 2}
+	put5 := sp{ts: prod(wp, 1, 3, 2, streamThread, summaryBufferC, 1), startMs: 2001}
+	s := sp{ts: prod(wp, 7, 70, 0, streamThread, "summaries", 0), startMs: 5000}
+	d5 := sp{ts: prod(wp, 8, 80, 0, streamThread, summaryBufferC, 2), startMs: 5002, tombstone: true}
+	h := newHarness(t, nil)
+	feedWithFacts(h, []sp{p5, put5, s, d5}, factsOf(rf{topic: "transactions", offset: 5, key: "h-acct-2", tsMs: 20},
+		rf{topic: summaryBufferC, offset: 1, key: "h-ev-5", tsMs: 20},
+		rf{topic: "summaries", offset: 0, key: "h-summary", tsMs: 50},
+		rf{topic: summaryBufferC, offset: 2, key: "h-ev-5", tsMs: 50, tombstone: true}), true)
+	assert.NotContains(t, h.out(), sid(70), "the burst may go on")
+	h.advance(h.p.cfg.DecisionWait + time.Second)
+	out := h.out()[sid(70)]
+	assert.Equal(t, rulePunctuationDrain, strAttr(out, attrRule))
+	assert.Equal(t, sid(2), out.ParentSpanID())
+	assert.Zero(t, h.p.stats.expiredTraces)
+}
+
+// A suppress buffer flushed at commit: its value holds the record context of the withdrawal it
+// last buffered (transactions/9); the window's earlier withdrawal (transactions/7) updated the
+// same window-store entry, so it is a contributor.
+func TestRecordContextForSuppressBufferWrites(t *testing.T) {
+	const windowsC, suppressC = "withdrawal-processor-withdrawal-windows-changelog", "withdrawal-processor-withdrawal-windows-suppress-store-changelog"
+	p7 := sp{ts: cons(wp, 3, 30, 31, streamThread, "transactions", 7), startMs: 1000, durMs: 2}
+	w7 := sp{ts: prod(wp, 3, 32, 30, streamThread, windowsC, 0), startMs: 1001}
+	p9 := sp{ts: cons(wp, 1, 2, 1, streamThread, "transactions", 9), startMs: 2000, durMs: 2}
+	w9 := sp{ts: prod(wp, 1, 3, 2, streamThread, windowsC, 1), startMs: 2001}
+	put := sp{ts: prod(wp, 5, 50, 0, streamThread, suppressC, 0), startMs: 30000}
+	h := newHarness(t, nil)
+	feedWithFacts(h, []sp{p7, w7, p9, w9, put}, factsOf(rf{topic: "transactions", offset: 7, key: "h-acct-1", tsMs: 10},
+		rf{topic: windowsC, offset: 0, key: "h-acct-1@0", tsMs: 10},
+		rf{topic: "transactions", offset: 9, key: "h-acct-1", tsMs: 20},
+		rf{topic: windowsC, offset: 1, key: "h-acct-1@0", tsMs: 20},
+		rf{topic: suppressC, offset: 0, key: "h-acct-1@0-buffer", tsMs: 30000}), true)
+	// the context is what the receiver decodes from the buffered value
+	ld := factsOf()
+	fa := recordfact.Fact{Topic: suppressC, Offset: 0, KeyHash: "h-acct-1@0-buffer", Timestamp: time.UnixMilli(30000),
+		Context: &recordfact.RecordContext{Topic: "transactions", Partition: 0, Offset: 9, Timestamp: 20}}
+	fa.Write(ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty(), base)
+	h2 := newHarness(t, nil)
+	feedWithFacts(h2, []sp{p7, w7, p9, w9, put}, mergeLogs(factsOf(rf{topic: "transactions", offset: 7, key: "h-acct-1", tsMs: 10},
+		rf{topic: windowsC, offset: 0, key: "h-acct-1@0", tsMs: 10},
+		rf{topic: "transactions", offset: 9, key: "h-acct-1", tsMs: 20},
+		rf{topic: windowsC, offset: 1, key: "h-acct-1@0", tsMs: 20}), ld), true)
+	h.shutdown()
+	h2.shutdown()
+	assert.Empty(t, strAttr(h.out()[sid(50)], attrRule), "without the context no rule can tell")
+	out := h2.out()[sid(50)]
+	assert.Equal(t, ruleRecordContext, strAttr(out, attrRule))
+	assert.Equal(t, tid(1), out.TraceID())
+	assertLink(t, out, tid(3), sid(30), ruleFanIn)
+}
+
+func mergeLogs(a, b plog.Logs) plog.Logs {
+	b.ResourceLogs().MoveAndAppendTo(a.ResourceLogs())
+	return a
+}
