@@ -21,6 +21,9 @@ const (
 	attrGroupV143    = "messaging.consumer.group.name"
 	changelogSuffix  = "-changelog"
 	attrThreadName   = "thread.name"
+	attrOperationOld = "messaging.operation"
+	attrOperationNew = "messaging.operation.type" // v1.43
+	operationReceive = "receive"
 	attrServiceName  = "service.name"
 	streamThreadPart = "-StreamThread-"
 	taskThreadPrefix = "task-thread-"
@@ -115,6 +118,8 @@ type spanInfo struct {
 	hasKey    bool
 	tombstone bool
 	group     string // consumer group (= application.id on Streams process spans)
+	// receive: a poll's span under receive telemetry (the records' process spans are its children)
+	receive bool
 	start     pcommon.Timestamp
 	end       pcommon.Timestamp
 }
@@ -149,6 +154,13 @@ func readSpanInfo(span ptrace.Span, service, resourceCluster string) spanInfo {
 		info.group = g
 	} else {
 		info.group = stringAttr(attrs, attrGroupV143)
+	}
+	if info.kind == ptrace.SpanKindConsumer {
+		op := stringAttr(attrs, attrOperationNew)
+		if op == "" {
+			op = stringAttr(attrs, attrOperationOld)
+		}
+		info.receive = op == operationReceive
 	}
 	if t, ok := attrs.Get(attrThreadName); ok && t.Type() == pcommon.ValueTypeStr {
 		info.thread = t.Str()
@@ -189,7 +201,9 @@ func isBreakPoint(s *spanInfo) bool {
 	case ptrace.SpanKindProducer:
 		return isStreamThread(s.thread) || isTaskThread(s.thread)
 	case ptrace.SpanKindConsumer:
-		return s.hasCoord
+		// A poll's receive span (receive telemetry) roots the process spans of records from many
+		// traces: held, so that they can leave it with their descendants.
+		return s.hasCoord || s.receive
 	}
 	return false
 }

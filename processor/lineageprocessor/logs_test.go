@@ -166,8 +166,8 @@ func latestLog(ld plog.Logs) time.Time {
 // trace, whichever order spans and logs arrive in.
 func TestCaptureLogsFollowTheirSpans(t *testing.T) {
 	// merges: whether spans with log records are merged into other traces in that capture
-	// (under receive telemetry, withdrawal-d, the rules move no span that logs).
-	for name, merges := range map[string]bool{"withdrawal-a": true, "withdrawal-b": true, "withdrawal-c": true, "withdrawal-d": false, "multicluster-b": true} {
+	// (all of them: under receive telemetry, withdrawal-d, the process spans leave their polls).
+	for name, merges := range map[string]bool{"withdrawal-a": true, "withdrawal-b": true, "withdrawal-c": true, "withdrawal-d": true, "multicluster-b": true} {
 		t.Run(name, func(t *testing.T) {
 			spans, logs := loadCapture(t, name), loadCaptureLogs(t, name)
 			in := 0

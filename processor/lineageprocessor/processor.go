@@ -263,6 +263,7 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 				if p.ingest(span, &info, now, handle) {
 					return true
 				}
+				p.retargetLinks(span, now)
 				if st, ok := p.synthesizeStateStore(span, &info, nil); ok {
 					synth = append(synth, st)
 				}
@@ -690,6 +691,30 @@ func (p *lineageProcessor) adoptDescendants(u, tu *unit) {
 	}
 }
 
+// retargetLinks points the links of a span that is passed on at the trace their target span has
+// been moved into (rewrite mode): the agent's links (Connect sink batches, receive telemetry) and
+// the processor's own would otherwise dangle. The original trace id is kept on the link. A target
+// moved after this span was passed on is not followed.
+func (p *lineageProcessor) retargetLinks(span ptrace.Span, now time.Time) {
+	if p.cfg.Mode != ModeRewrite {
+		return
+	}
+	links := span.Links()
+	for i := 0; i < links.Len(); i++ {
+		l := links.At(i)
+		t := l.TraceID()
+		if to, ok := p.spanRemap.get(spanKey{t, l.SpanID()}, now); ok {
+			t = to
+		}
+		if f := p.final(t, now); f != l.TraceID() {
+			if _, ok := l.Attributes().Get(attrOriginalTraceID); !ok {
+				l.Attributes().PutStr(attrOriginalTraceID, l.TraceID().String())
+			}
+			l.SetTraceID(f)
+		}
+	}
+}
+
 // moveSpan rewrites the trace id of a span, keeping the original.
 func (p *lineageProcessor) moveSpan(span ptrace.Span, to pcommon.TraceID) {
 	if span.TraceID() == to {
@@ -892,7 +917,9 @@ func (p *lineageProcessor) takeReleased() ptrace.Traces {
 	ssOf := map[*scopeHandle]ptrace.ScopeSpans{}
 	synthOf := map[*resHandle][]ptrace.Span{}
 	var synthRes []*resHandle // first-seen order, for a deterministic output
+	now := p.clock.Now()
 	for _, e := range p.released {
+		p.retargetLinks(e.span, now)
 		if st, ok := p.synthesizeStateStore(e.span, &e.info, e.linkParent); ok {
 			if _, seen := synthOf[e.scope.res]; !seen {
 				synthRes = append(synthRes, e.scope.res)

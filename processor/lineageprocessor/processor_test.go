@@ -353,3 +353,37 @@ func TestConsumerInMergedTraceIsReparentedInPlace(t *testing.T) {
 	assert.Equal(t, 0, dangling(out))
 	h.shutdown()
 }
+
+// Receive telemetry (configuration d): the consumer's poll span is a root RECEIVE span, the
+// record's process span its child (the producer context only as a link). The process span moves
+// to its producer's trace with its descendants; links to a moved span follow it.
+func TestReceiveTelemetryProcessSpanLeavesThePoll(t *testing.T) {
+	x := prod("transaction-producer", 1, 1, 0, "main", "transactions", 5)
+	recv := ts{service: "outcome-consumer", trace: 2, span: 20, kind: ptrace.SpanKindConsumer, thread: "main", topic: ""}
+	proc := cons("outcome-consumer", 2, 21, 20, "main", "transactions", 5)
+	child := ts{service: "outcome-consumer", trace: 2, span: 22, parent: 21, kind: ptrace.SpanKindInternal, thread: "main"}
+	linker := cons("audit-consumer", 3, 30, 0, "main", "other", 1) // links to the process span
+	h := newHarness(t, nil)
+	td := tracesOf(recv)
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr(attrOperationOld, operationReceive)
+	h.feed(tracesOf(child)) // children end, and are exported, first
+	h.feed(tracesOf(proc))
+	h.feed(td)
+	h.feed(tracesOf(x))
+	lt := tracesOf(linker)
+	l := lt.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Links().AppendEmpty()
+	l.SetTraceID(tid(2))
+	l.SetSpanID(sid(21))
+	h.feed(lt)
+	h.shutdown()
+	out := h.out()
+	require.Len(t, out, 5)
+	assert.Equal(t, tid(1), out[sid(21)].TraceID())
+	assert.Equal(t, sid(1), out[sid(21)].ParentSpanID())
+	assert.Equal(t, tid(1), out[sid(22)].TraceID(), "the child follows its process span")
+	assert.Equal(t, tid(2), out[sid(20)].TraceID(), "the poll keeps its own trace")
+	ol := out[sid(30)].Links().At(0)
+	assert.Equal(t, tid(1), ol.TraceID(), "the link follows the moved span")
+	v, _ := ol.Attributes().Get(attrOriginalTraceID)
+	assert.Equal(t, tid(2).String(), v.Str())
+}
