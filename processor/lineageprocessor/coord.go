@@ -120,8 +120,8 @@ type spanInfo struct {
 	group     string // consumer group (= application.id on Streams process spans)
 	// receive: a poll's span under receive telemetry (the records' process spans are its children)
 	receive bool
-	start     pcommon.Timestamp
-	end       pcommon.Timestamp
+	start   pcommon.Timestamp
+	end     pcommon.Timestamp
 }
 
 func (s *spanInfo) isRoot() bool { return s.parentID.IsEmpty() }
