@@ -446,6 +446,45 @@ func TestTopicRecreated(t *testing.T) {
 	assert.Equal(t, "dc1/t/0@0", facts[3].String())
 }
 
+// blocking holds every batch until released, as a saturated pipeline would.
+type blocking struct {
+	consumertest.LogsSink
+	release chan struct{}
+}
+
+func (b *blocking) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+// TestLagUnderBackpressure: while the next consumer holds a batch, nothing more is read, and the
+// lag gauge shows the records waiting; once released, all arrive and the lag is 0.
+func TestLagUnderBackpressure(t *testing.T) {
+	c := newFake(t, 1, "t")
+	p := newProducer(t, c)
+	produce(t, p, &kgo.Record{Topic: "t"})
+	cfg := withCluster(testConfig("t"), "dc1", c)
+	sink := &blocking{release: make(chan struct{})}
+	h := start(t, cfg, sink)
+	h.assigned(t, 1)
+	var rs []*kgo.Record
+	for range 30 {
+		rs = append(rs, &kgo.Record{Topic: "t"})
+	}
+	produce(t, p, rs...)
+	// The first batch (offset 0, perhaps more) is held; the high watermark (31) is listed at the
+	// next discovery round.
+	require.Eventually(t, func() bool { return h.metric(t, metricPfx+"lag") >= 29 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 0, sink.LogRecordCount())
+	close(sink.release)
+	assert.Len(t, offsets(t, waitFacts(t, &sink.LogsSink, 31)), 31)
+	require.Eventually(t, func() bool { return h.metric(t, metricPfx+"lag") == 0 }, 10*time.Second, 10*time.Millisecond)
+}
+
 func TestLag(t *testing.T) {
 	tl := &tailer{name: "dc1", parts: map[topicPartition]*partState{
 		{"a", 0}: {next: 5, hw: 12, assigned: true},

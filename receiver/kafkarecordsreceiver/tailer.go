@@ -3,11 +3,14 @@ package kafkarecordsreceiver // import "github.com/eventlineage/lineage/receiver
 import (
 	"context"
 	"errors"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.opentelemetry.io/collector/consumer"
@@ -91,11 +94,13 @@ type tailer struct {
 	attrs   metric.MeasurementOption
 	version string
 
-	mu         sync.Mutex // guards the fields below (the lag gauge reads them)
-	parts      map[topicPartition]*partState
-	topicIDs   map[string][16]byte
-	clusterID  string
-	discovered bool
+	mu       sync.Mutex // guards the fields below (the lag gauge reads them)
+	parts    map[topicPartition]*partState
+	topicIDs map[string][16]byte // of the topics whose partitions were assigned
+	// initial holds the matching topics of the first successful metadata read (nil before it):
+	// their partitions start at start_at, even if a topic-level error delays their assignment.
+	initial   map[string]bool
+	clusterID string
 }
 
 // discoverLoop reads the cluster metadata at once and then every topic_discovery_interval;
@@ -140,6 +145,15 @@ func (t *tailer) discover(ctx context.Context) error {
 	if resp.ClusterID != nil {
 		t.clusterID = *resp.ClusterID
 	}
+	first := t.initial == nil
+	if first {
+		t.initial = map[string]bool{}
+		for _, rt := range resp.Topics {
+			if rt.Topic != nil && t.match.match(*rt.Topic, rt.IsInternal) {
+				t.initial[*rt.Topic] = true
+			}
+		}
+	}
 	for _, rt := range resp.Topics {
 		if rt.Topic == nil || !t.match.match(*rt.Topic, rt.IsInternal) {
 			continue
@@ -151,7 +165,14 @@ func (t *tailer) discover(ctx context.Context) error {
 		if rt.ErrorCode != 0 {
 			continue
 		}
-		if old, ok := t.topicIDs[topic]; ok && old != rt.TopicID {
+		// Where a partition of this topic never read before starts: start_at for the topics of
+		// the first read, until their partitions were first assigned; the beginning otherwise.
+		old, had := t.topicIDs[topic]
+		newOrigin := kgo.NewOffset().AtStart()
+		if !had && t.initial[topic] {
+			newOrigin = t.start
+		}
+		if had && old != rt.TopicID {
 			// Deleted and created again: a new log whose offsets restart at 0.
 			t.logger.Info("topic was re-created; reading it from the start", zap.String("topic", topic))
 			t.forgetTopic(topic)
@@ -162,11 +183,8 @@ func (t *tailer) discover(ctx context.Context) error {
 			k := topicPartition{topic, p.Partition}
 			st := t.parts[k]
 			switch {
-			case st == nil && !t.discovered:
-				st = &partState{next: -1, hw: -1, origin: t.start}
 			case st == nil:
-				// Appeared after the first discovery: every record in it is new.
-				st = &partState{next: -1, hw: -1, origin: kgo.NewOffset().AtStart()}
+				st = &partState{next: -1, hw: -1, origin: newOrigin}
 			case st.assigned:
 				continue
 			}
@@ -193,8 +211,6 @@ func (t *tailer) discover(ctx context.Context) error {
 	for topic := range gone {
 		purge = append(purge, topic)
 	}
-	first := !t.discovered
-	t.discovered = true
 	t.mu.Unlock()
 
 	if len(purge) > 0 {
@@ -208,7 +224,37 @@ func (t *tailer) discover(ctx context.Context) error {
 		}
 		t.logger.Info("tailing partitions", zap.Int("partitions", n), zap.Int("topics", len(add)), zap.Bool("first_discovery", first))
 	}
+	t.refreshHighWatermarks(ctx)
 	return nil
+}
+
+// refreshHighWatermarks lists the end offsets of the tailed partitions, so that the lag gauge
+// keeps growing while the receiver is held back and reads nothing (backpressure): a fetch
+// reports the high watermark only when it is read.
+func (t *tailer) refreshHighWatermarks(ctx context.Context) {
+	t.mu.Lock()
+	topics := map[string]bool{}
+	for k, st := range t.parts {
+		if st.assigned {
+			topics[k.topic] = true
+		}
+	}
+	t.mu.Unlock()
+	if len(topics) == 0 {
+		return
+	}
+	ends, err := kadm.NewClient(t.cl).ListEndOffsets(ctx, slices.Collect(maps.Keys(topics))...)
+	if err != nil {
+		t.logger.Debug("listing end offsets for the lag failed", zap.Error(err))
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ends.Each(func(lo kadm.ListedOffset) {
+		if st := t.parts[topicPartition{lo.Topic, lo.Partition}]; lo.Err == nil && st != nil && st.assigned {
+			st.hw = max(st.hw, lo.Offset)
+		}
+	})
 }
 
 // forgetTopic drops the state of a topic's partitions. The caller holds t.mu.

@@ -53,7 +53,7 @@ func newTelemetry(set component.TelemetrySettings, src lagSource) (*telemetry, e
 	t.fetchErrors = counter("fetch_errors", "Errors returned by fetches, by cluster; the client retries them.", "{error}")
 	t.retries = counter("delivery_retries", "Batches of facts retried after the next consumer refused them with a retryable error, by cluster.", "{batch}")
 	t.lag, err = m.Int64ObservableGauge(metricPfx+"lag",
-		metric.WithDescription("High watermark minus the next offset to read, by cluster, topic and partition (known once a fetch answered for the partition)."),
+		metric.WithDescription("High watermark (from fetches and listed every topic_discovery_interval) minus the next offset to read, by cluster, topic and partition; known once a record of the partition was read."),
 		metric.WithUnit("{record}"))
 	errs = errors.Join(errs, err)
 	if errs != nil {
