@@ -108,6 +108,7 @@ type tailer struct {
 func (t *tailer) discoverLoop(ctx context.Context) {
 	backoff := backoffFn(250*time.Millisecond, t.cfg.TopicDiscoveryInterval)
 	fails := 0
+	var warned time.Time
 	for {
 		wait := t.cfg.TopicDiscoveryInterval
 		if err := t.discover(ctx); err != nil {
@@ -116,9 +117,18 @@ func (t *tailer) discoverLoop(ctx context.Context) {
 			}
 			fails++
 			wait = backoff(fails)
-			t.logger.Warn("reading the cluster metadata failed; retrying", zap.Int("failures", fails), zap.Duration("in", wait), zap.Error(err))
+			// A cluster that is down for long (or not deployed yet) warns once a minute, not at
+			// every retry.
+			log := t.logger.Debug
+			if time.Since(warned) >= time.Minute {
+				log, warned = t.logger.Warn, time.Now()
+			}
+			log("reading the cluster metadata failed; retrying", zap.Int("failures", fails), zap.Duration("in", wait), zap.Error(err))
 		} else {
-			fails = 0
+			if fails > 0 {
+				t.logger.Info("cluster metadata read again", zap.Int("after_failures", fails))
+			}
+			fails, warned = 0, time.Time{}
 		}
 		select {
 		case <-ctx.Done():
