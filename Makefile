@@ -1,6 +1,7 @@
 # Kafka Event Lineage Collector - build, run and test.
 # The two commands of the README: `make run` (the collector with its embedded defaults) and
-# `make test` (everything CI runs: unit tests with -race, Java unit tests, the real-Kafka harness).
+# `make test` (everything CI runs: unit tests with -race, Java unit tests, receiver integration tests
+# and the harness against real Kafka).
 
 SHELL        := /usr/bin/env bash
 GO           ?= go
@@ -12,7 +13,7 @@ EVAL         := bin/lineage-eval
 E2E_SCENARIOS ?= withdrawal multicluster
 E2E_CONFIGS   ?= a b c d
 
-.PHONY: all build run test unit gotest javatest e2e generate check-generate lint fuzz docker clean
+.PHONY: all build run test unit gotest javatest integration e2e generate check-generate lint fuzz docker clean
 
 all: build
 
@@ -28,7 +29,7 @@ run: build
 	./$(BIN)
 
 ## test: everything CI runs
-test: lint check-generate unit e2e
+test: lint check-generate unit integration e2e
 
 ## unit: Go tests with the race detector, and the Java harness' own unit tests
 unit: gotest javatest
@@ -38,6 +39,12 @@ gotest:
 
 javatest:
 	mvn -q -B -f e2e/apps/pom.xml test
+
+## integration: the receivers against a real Kafka broker started by e2e/bin/kafka.sh on 127.0.0.1:39092
+## (controller 39093), a broker restart included; fetches the Kafka distribution as the harness does
+integration:
+	FETCH_APPS=0 e2e/bin/fetch.sh
+	$(GO) test -race -count=1 -tags integration ./receiver/...
 
 ## e2e: real Kafka brokers, Streams/Connect/MirrorMaker 2 apps and the stock Java agent; records
 ## captures into a temporary directory (E2E_OUT to keep them) and evaluates them with lineage-eval

@@ -4,6 +4,7 @@
 #   e2e/.work/agent/opentelemetry-javaagent.jar      the stock OpenTelemetry Java agent
 #   e2e/apps/target/lineage-e2e-apps.jar (+ lib/)    the demo apps, if e2e/apps/pom.xml exists
 # Idempotent and quiet; exits non-zero with Maven's output on any failure.
+# Env: FETCH_APPS=0 skips the demo apps (for tests that need only the broker).
 # Versions: e2e/kafka-dist/pom.xml (kafka.version, otel.agent.version).
 set -euo pipefail
 E2E="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,7 +38,7 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" \
   echo "$want" >"$stamp"
 fi
 
-if [[ -f "$APPS_POM" ]]; then
+if [[ -f "$APPS_POM" && "${FETCH_APPS:-1}" != 0 ]]; then
   rm -rf "$E2E/apps/target/lib"                # no stale dependency jars of another version
   run_mvn -f "$APPS_POM" package -DskipTests
   [[ -f "$E2E/apps/target/lineage-e2e-apps.jar" ]] || die "e2e/apps built but target/lineage-e2e-apps.jar is missing"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Single-node Apache Kafka (KRaft, combined broker+controller) for the e2e harness.
 #   kafka.sh start NAME PORT CONTROLLER_PORT   fresh storage in e2e/.work/kafka-NAME; returns when the broker answers
+#   kafka.sh restart NAME                      stop, then start again on the SAME storage (offsets and records kept)
 #   kafka.sh stop  NAME                        graceful stop (bounded), then SIGKILL  (extra args ignored)
 #   kafka.sh topics BOOTSTRAP t1,t2,... PARTITIONS   create topics (RF 1, idempotent)
 #   kafka.sh wait-topics BOOTSTRAP t1,t2,... [TIMEOUT_S]   wait until all the topics exist
@@ -10,15 +11,14 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-usage() { sed -n '2,10p' "$0" >&2; exit 2; }
+usage() { sed -n '2,11p' "$0" >&2; exit 2; }
 
 list_topics() { kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$1" --list; }
 
 cmd_start() {
   local name="$1" port="$2" cport="$3"
   need_kafka
-  local dir="$WORK/kafka-$name" marker="-Dlineage.e2e.proc=kafka-$name"
-  local pidfile="$dir/kafka.pid" out="$dir/stdout.log" log="$dir/server.log"
+  local dir="$WORK/kafka-$name"
   cmd_stop "$name" >/dev/null 2>&1 || true
   for p in "$port" "$cport"; do
     port_open "$p" && die "port 127.0.0.1:$p is already in use (another broker? check 'ss -ltnp')"
@@ -30,7 +30,24 @@ cmd_start() {
   cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid)" || die "StorageTool random-uuid failed"
   kafka_tool kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
     >"$dir/format.log" 2>&1 || { tail_log "$dir/format.log"; die "formatting $dir failed"; }
+  echo "$port" >"$dir/port"
+  launch "$name" "$port"
+}
 
+# restart keeps the storage: a client sees the same cluster, topics and offsets after it.
+cmd_restart() {
+  local name="$1"; local dir="$WORK/kafka-$name"
+  need_kafka
+  [[ -f "$dir/server.properties" && -f "$dir/port" ]] || die "no broker $name to restart (run: kafka.sh start $name PORT CONTROLLER_PORT)"
+  cmd_stop "$name"
+  launch "$name" "$(cat "$dir/port")"
+}
+
+# launch NAME PORT: start the broker on its prepared storage; returns when it answers.
+launch() {
+  local name="$1" port="$2"
+  local dir="$WORK/kafka-$name" marker="-Dlineage.e2e.proc=kafka-$name"
+  local pidfile="$dir/kafka.pid" out="$dir/stdout.log" log="$dir/server.log"
   local heap; read -r -a heap <<<"${KAFKA_HEAP:--Xmx512m -Xms256m}"
   spawn "$pidfile" "$out" "$JAVA" "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true "$marker" \
@@ -52,7 +69,7 @@ cmd_start() {
     fi
     sleep 0.5
   done
-  log "kafka $name up on 127.0.0.1:$port (controller $cport, pid $pid, $(kafka_version), $((SECONDS - t0))s)"
+  log "kafka $name up on 127.0.0.1:$port (pid $pid, $(kafka_version), $((SECONDS - t0))s)"
 }
 
 cmd_stop() {
@@ -106,6 +123,7 @@ cmd_wait_group() {
 [[ $# -ge 1 ]] || usage
 case "$1" in
   start)       [[ $# -ge 4 ]] || usage; cmd_start "$2" "$3" "$4" ;;
+  restart)     [[ $# -ge 2 ]] || usage; cmd_restart "$2" ;;
   stop)        [[ $# -ge 2 ]] || usage; cmd_stop "$2" ;;
   topics)      [[ $# -ge 3 ]] || usage; cmd_topics "$2" "$3" "${4:-3}" ;;
   wait-topics) [[ $# -ge 3 ]] || usage; cmd_wait_topics "$2" "$3" "${4:-60}" ;;

@@ -3,6 +3,7 @@
 # leaves a capture directory (docs/capture-format.md):
 #   run-scenario.sh SCENARIO(withdrawal|multicluster) CONFIG(a|b|c|d) OUTDIR
 #     OUTDIR/spans.jsonl, logs.jsonl   what the agents sent (collector file exporter)
+#     OUTDIR/facts.jsonl               one record fact per Kafka record (kafka_records receiver)
 #     OUTDIR/truth.json                the TruthRecorder's ground truth
 #     OUTDIR/manifest.json             scenario, config, versions, JVM switches, commit interval, restart, times
 # Everything it starts is stopped on exit, also on failure or Ctrl-C.
@@ -67,7 +68,7 @@ done
 
 mkdir -p "$OUTDIR"; OUTDIR="$(cd "$OUTDIR" && pwd)"
 rm -rf "$RUN_DIR"; mkdir -p "$RUN_DIR"
-rm -f "$OUTDIR"/{spans.jsonl,logs.jsonl,truth.json,manifest.json}
+rm -f "$OUTDIR"/{spans.jsonl,logs.jsonl,facts.jsonl,truth.json,manifest.json}
 RECORDER_STATUS="$RUN_DIR/recorder-status.json"
 
 STARTED_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"; T0=$SECONDS

@@ -1,0 +1,81 @@
+package kafkarecordsreceiver // import "github.com/eventlineage/lineage/receiver/kafkarecordsreceiver"
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eventlineage/lineage/internal/recordfact"
+)
+
+// factBuilder turns records into facts. It keeps a hash state, so each tailer has its own.
+type factBuilder struct {
+	key     KeyMode
+	hash    hash.Hash
+	sum     []byte
+	headers map[string]bool // reported headers: trace context and the configured business ones
+}
+
+func newFactBuilder(cfg *Config) *factBuilder {
+	b := &factBuilder{key: cfg.Key, headers: map[string]bool{
+		recordfact.HeaderTraceparent: true, recordfact.HeaderTracestate: true, recordfact.HeaderBaggage: true,
+	}}
+	for _, h := range cfg.Headers {
+		b.headers[h] = true
+	}
+	if cfg.KeyHash.Algorithm == AlgorithmSHA256 {
+		b.hash = sha256.New()
+	} else {
+		b.hash = hmac.New(sha256.New, []byte(cfg.KeyHash.Secret))
+	}
+	return b
+}
+
+// build returns the fact of a record (cluster fields aside). malformedTraceparent reports a
+// traceparent header that is present but not valid; the fact then carries its value but no
+// trace context.
+func (b *factBuilder) build(r *kgo.Record) (f recordfact.Fact, malformedTraceparent bool) {
+	f = recordfact.Fact{
+		Topic:     r.Topic,
+		Partition: r.Partition,
+		Offset:    r.Offset,
+		Tombstone: r.Value == nil,
+		BodySize:  int64(len(r.Value)),
+		Timestamp: r.Timestamp,
+	}
+	// A null key has no hash; an empty key has the hash of nothing.
+	if r.Key != nil && b.key != KeyNone {
+		b.hash.Reset()
+		b.hash.Write(r.Key)
+		b.sum = b.hash.Sum(b.sum[:0])
+		f.KeyHash = hex.EncodeToString(b.sum)
+		if b.key == KeyRaw {
+			f.Key = r.Key
+		}
+	}
+	if len(r.Headers) == 0 {
+		return f, false
+	}
+	f.HeaderNames = make([]string, len(r.Headers))
+	for i, h := range r.Headers {
+		f.HeaderNames[i] = h.Key
+		if b.headers[h.Key] {
+			if f.Headers == nil {
+				f.Headers = make(map[string][]byte, 3)
+			}
+			// The last value wins, as with Kafka's Headers.lastHeader.
+			f.Headers[h.Key] = h.Value
+		}
+	}
+	if tp, ok := f.Headers[recordfact.HeaderTraceparent]; ok {
+		tid, sid, sampled, err := recordfact.ParseTraceparent(string(tp))
+		if err != nil {
+			return f, true
+		}
+		f.TraceID, f.SpanID, f.Sampled = tid, sid, sampled
+	}
+	return f, false
+}
