@@ -1,6 +1,7 @@
 package kafkarecordsreceiver // import "github.com/eventlineage/lineage/receiver/kafkarecordsreceiver"
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -62,6 +63,14 @@ func (b *factBuilder) build(r *kgo.Record) (f recordfact.Fact, malformedTracepar
 	f.HeaderNames = make([]string, len(r.Headers))
 	for i, h := range r.Headers {
 		f.HeaderNames[i] = h.Key
+		if h.Key == recordfact.SuppressBufferHeader && bytes.Equal(h.Value, recordfact.SuppressBufferV3) && r.Value != nil {
+			// A Kafka Streams suppress buffer changelog value: its record context names the input
+			// the buffered value stands for. A value that does not decode is left out (the fact
+			// stays valid; the lineage processor then lacks this evidence).
+			if c, err := recordfact.DecodeSuppressBufferContext(r.Value); err == nil {
+				f.Context = &c
+			}
+		}
 		if b.headers[h.Key] {
 			if f.Headers == nil {
 				f.Headers = make(map[string][]byte, 3)

@@ -1,6 +1,7 @@
 package kafkarecordsreceiver
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -53,4 +54,26 @@ func FuzzBuildFact(f *testing.F) {
 		norm(&got)
 		assert.Equal(t, fact, got)
 	})
+}
+
+// A Kafka Streams suppress buffer changelog record (header v=3): the fact reports the record
+// context at the start of its value; a value that does not decode leaves it out.
+func TestBuildFactSuppressBufferContext(t *testing.T) {
+	be := binary.BigEndian
+	value := be.AppendUint64(nil, 1795678417000)
+	value = be.AppendUint64(value, 6)
+	value = be.AppendUint32(value, uint32(len("transactions")))
+	value = append(value, "transactions"...)
+	value = be.AppendUint32(value, 1)
+	value = append(value, make([]byte, 24)...) // headers, values, buffer time: not read
+	b := newFactBuilder(testConfig("t"))
+	hdr := []kgo.RecordHeader{{Key: recordfact.SuppressBufferHeader, Value: recordfact.SuppressBufferV3}}
+	f, _ := b.build(&kgo.Record{Topic: "app-suppress-store-changelog", Value: value, Headers: hdr})
+	require.NotNil(t, f.Context)
+	assert.Equal(t, recordfact.RecordContext{Topic: "transactions", Partition: 1, Offset: 6, Timestamp: 1795678417000}, *f.Context)
+
+	f, _ = b.build(&kgo.Record{Topic: "app-suppress-store-changelog", Value: value[:10], Headers: hdr})
+	assert.Nil(t, f.Context)
+	f, _ = b.build(&kgo.Record{Topic: "other", Value: value, Headers: []kgo.RecordHeader{{Key: "v", Value: []byte{2}}}})
+	assert.Nil(t, f.Context, "another format")
 }
