@@ -1,7 +1,7 @@
 // Command lineage-eval measures how well the traces of a capture follow the lineage of its Kafka
 // records (docs/capture-format.md).
 //
-//	lineage-eval [--stitch [--mode rewrite|link]] [--events] [--problems N] DIR
+//	lineage-eval [--stitch [--mode rewrite|link] [--config FILE]] [--events] [--problems N] DIR
 //	lineage-eval --describe [--stitch [--mode rewrite|link]] [--problems N] DIR
 //
 // DIR holds spans.jsonl, truth.json and optionally manifest.json. The output is one JSON
@@ -30,8 +30,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/eventlineage/lineage/internal/captureeval"
 	"github.com/eventlineage/lineage/processor/lineageprocessor"
@@ -43,18 +45,43 @@ var stitch captureeval.StitchFunc
 // factsFile holds the capture's record facts (kafka_records receiver output), when recorded.
 const factsFile = "facts.jsonl"
 
-// processorStitch applies the lineage processor with its default configuration in the given mode,
-// fed with the record facts of the capture in dir when it has them.
-func processorStitch(mode lineageprocessor.Mode, dir string) captureeval.StitchFunc {
+// processorStitch applies the lineage processor in the given mode — with the configuration in
+// cfgFile (YAML, the processor's section) when given, else its defaults — fed with the record
+// facts of the capture in dir when it has them.
+func processorStitch(mode lineageprocessor.Mode, cfgFile, dir string) captureeval.StitchFunc {
 	return func(td ptrace.Traces) (ptrace.Traces, error) {
+		cfg, err := processorConfig(cfgFile)
+		if err != nil {
+			return ptrace.Traces{}, err
+		}
+		cfg.Mode = mode
 		facts, err := readFacts(filepath.Join(dir, factsFile))
 		if err != nil {
 			return ptrace.Traces{}, err
 		}
-		cfg := lineageprocessor.NewFactory().CreateDefaultConfig().(*lineageprocessor.Config)
-		cfg.Mode = mode
 		return lineageprocessor.Stitch(cfg, td, facts)
 	}
+}
+
+// processorConfig reads a lineage processor configuration (the YAML under `lineage:` in a
+// collector configuration) over the defaults; "" gives the defaults.
+func processorConfig(file string) (*lineageprocessor.Config, error) {
+	cfg := lineageprocessor.NewFactory().CreateDefaultConfig().(*lineageprocessor.Config)
+	if file == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := confmap.NewFromStringMap(raw).Unmarshal(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return cfg, nil
 }
 
 // readFacts reads an OTLP/JSON logs file (one LogsData per line) into one plog.Logs; a missing
@@ -96,9 +123,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	mode := fs.String("mode", string(lineageprocessor.ModeRewrite), "with --stitch: the lineage processor's mode, rewrite or link")
 	events := fs.Bool("events", false, "include per-event details (event_details) in the JSON")
 	maxProblems := fs.Int("problems", 5, "how many problem descriptions of each kind to print to stderr")
+	cfgFile := fs.String("config", "", "with --stitch: a YAML file with the lineage processor's configuration (default: its defaults)")
 	describe := fs.Bool("describe", false, "print a JSON summary of what the agents emitted instead of the metrics (truth.json optional)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lineage-eval [--stitch [--mode rewrite|link]] [--events] [--problems N] DIR\n"+
+		fmt.Fprintf(stderr, "usage: lineage-eval [--stitch [--mode rewrite|link] [--config FILE]] [--events] [--problems N] DIR\n"+
 			"       lineage-eval --describe [--stitch [--mode rewrite|link]] [--problems N] DIR\n\n"+
 			"Measures the capture in DIR (spans.jsonl, truth.json, manifest.json) against its truth,\n"+
 			"or with --describe summarises what the agents emitted in it.\n\n")
@@ -135,7 +163,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case stitch != nil:
 			stitchFn = stitch
 		case m == lineageprocessor.ModeRewrite || m == lineageprocessor.ModeLink:
-			stitchFn = processorStitch(m, dirs[0])
+			stitchFn = processorStitch(m, *cfgFile, dirs[0])
 		default:
 			fmt.Fprintf(stderr, "lineage-eval: --mode must be %q or %q, got %q\n", lineageprocessor.ModeRewrite, lineageprocessor.ModeLink, *mode)
 			return 2

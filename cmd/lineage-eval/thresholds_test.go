@@ -12,6 +12,10 @@ import (
 	"github.com/eventlineage/lineage/processor/lineageprocessor"
 )
 
+// harnessProcessorConfig is the lineage processor configuration e2e.sh evaluates with: the
+// harness apps' declared joins.
+const harnessProcessorConfig = "../../e2e/config/lineage-processor.yaml"
+
 // The floors `make e2e` enforces (e2e/thresholds.txt) hold on the committed captures after
 // stitching: a floor above what the processor reaches would fail every CI run, one far below would
 // let a regression through (checked by the margin).
@@ -41,7 +45,7 @@ func TestCommittedCapturesMeetE2EFloors(t *testing.T) {
 		name := fields[0] + "-" + fields[1]
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("../../testdata/captures", name)
-			rep, err := captureeval.EvaluateDir(dir, captureeval.Options{Stitch: processorStitch(lineageprocessor.ModeRewrite, dir)})
+			rep, err := captureeval.EvaluateDir(dir, captureeval.Options{Stitch: processorStitch(lineageprocessor.ModeRewrite, harnessProcessorConfig, dir)})
 			if err != nil {
 				t.Fatal(err)
 			}

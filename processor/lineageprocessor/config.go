@@ -3,6 +3,7 @@ package lineageprocessor // import "github.com/eventlineage/lineage/processor/li
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/confmap"
@@ -51,6 +52,12 @@ type Config struct {
 	// record coordinate when the span lacks messaging.kafka.cluster.id.
 	ClusterAttribute string `mapstructure:"cluster_attribute"`
 
+	// TableJoins declares the stream-table joins of Kafka Streams apps. A join reads the table's
+	// entry for the stream record's key inside the stream record's process span, and nothing of
+	// that read is observable (no span, no header): only this declaration lets the processor link
+	// a join output to the table record it read (rule table_join, needs record facts).
+	TableJoins []TableJoin `mapstructure:"table_joins"`
+
 	// MaxBufferedLogRecords bounds the number of log records held while their trace is
 	// undecided (logs pipeline, rewrite mode). When it is reached the oldest are passed on with
 	// their original ids.
@@ -60,6 +67,16 @@ type Config struct {
 	// Streams cache flush and the start of the downstream forward of the same key (rule
 	// streams_changelog). The captures show at most 28 ms.
 	FlushPairingWindow time.Duration `mapstructure:"flush_pairing_window"`
+}
+
+// TableJoin is one declared stream-table join of a Kafka Streams app.
+type TableJoin struct {
+	// Service is the app's service.name.
+	Service string `mapstructure:"service"`
+	// Table is the topic the joined KTable (or GlobalKTable) is built from.
+	Table string `mapstructure:"table"`
+	// Outputs are the topics the app writes the join's results to.
+	Outputs []string `mapstructure:"outputs"`
 }
 
 // maxFlushPairingWindow: a cache flush writes its records within milliseconds; a window longer
@@ -103,6 +120,14 @@ func (c *Config) Validate() error {
 	}
 	if c.FlushPairingWindow <= 0 || c.FlushPairingWindow > maxFlushPairingWindow {
 		errs = append(errs, fmt.Errorf("flush_pairing_window: must be positive and at most %s, got %s", maxFlushPairingWindow, c.FlushPairingWindow))
+	}
+	for i, j := range c.TableJoins {
+		if j.Service == "" || j.Table == "" || len(j.Outputs) == 0 {
+			errs = append(errs, fmt.Errorf("table_joins[%d]: service, table and outputs are required", i))
+		}
+		if slices.Contains(j.Outputs, j.Table) {
+			errs = append(errs, fmt.Errorf("table_joins[%d]: the table topic %q cannot be an output", i, j.Table))
+		}
 	}
 	if c.ClusterAttribute == "" {
 		errs = append(errs, errors.New("cluster_attribute: must not be empty"))

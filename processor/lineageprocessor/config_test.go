@@ -26,6 +26,11 @@ func TestLoadConfig(t *testing.T) {
 			Mode: ModeLink, DecisionWait: time.Minute, MaxBufferedSpans: 5000, MaxBufferedBytes: 1 << 20,
 			MaxBufferedLogRecords: 3000, MappingTTL: 30 * time.Minute, MaxMappings: 2000, IndexTTL: 2 * time.Minute,
 			ClusterAttribute: "deployment.kafka.cluster", FlushPairingWindow: 50 * time.Millisecond,
+			TableJoins: []TableJoin{{Service: "withdrawal-processor", Table: "accounts", Outputs: []string{"withdrawals-approved"}}},
+		}},
+		{id: component.NewIDWithName(componentType, "bad_joins"), wantErr: []string{
+			`table_joins[0]: the table topic "accounts" cannot be an output`,
+			"table_joins[1]: service, table and outputs are required",
 		}},
 		{id: component.NewIDWithName(componentType, "bad_mode"), wantErr: []string{`mode: must be "rewrite" or "link", got "merge"`}},
 		{id: component.NewIDWithName(componentType, "bad_wait"), wantErr: []string{"decision_wait: must be positive, got 0s"}},

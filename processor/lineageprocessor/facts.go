@@ -80,6 +80,10 @@ func newFactIndex(ttl time.Duration, maxEntries int) *factIndex {
 	}
 }
 
+// factsSeen reports whether record facts are flowing into the index (a kafka_records receiver
+// feeds the processor).
+func (ix *coordIndex) factsSeen() bool { return ix.facts.facts.len() > 0 }
+
 // factAt returns the fact of the record at c.
 func (ix *coordIndex) factAt(c coordinate) (fact, bool) {
 	return ix.facts.facts.get(c, ix.now)

@@ -77,6 +77,7 @@ type unit struct {
 
 type lineageProcessor struct {
 	cfg      *Config
+	joins    tableJoins
 	logger   *zap.Logger
 	next     consumer.Traces // nil when no traces pipeline uses the processor
 	nextLogs consumer.Logs   // nil when no logs pipeline uses the processor
@@ -130,6 +131,7 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 	}
 	return &lineageProcessor{
 		cfg:       cfg,
+		joins:     newTableJoins(cfg.TableJoins),
 		logger:    set.Logger,
 		next:      next,
 		clock:     clk,
@@ -263,6 +265,7 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 				if p.ingest(span, &info, now, handle) {
 					return true
 				}
+				p.addJoinLinks(span, &info)
 				p.retargetLinks(span, now)
 				if st, ok := p.synthesizeStateStore(span, &info, nil); ok {
 					synth = append(synth, st)
@@ -715,6 +718,20 @@ func (p *lineageProcessor) retargetLinks(span ptrace.Span, now time.Time) {
 	}
 }
 
+// addJoinLinks links a declared join output to the table records the join read (rule
+// table_join), when their facts and process spans are known as the span is passed on.
+func (p *lineageProcessor) addJoinLinks(span ptrace.Span, info *spanInfo) {
+	for _, t := range p.joins.tableRecords(p.index, info) {
+		l := span.Links().AppendEmpty()
+		l.SetTraceID(t.traceID)
+		l.SetSpanID(t.spanID)
+		l.Attributes().PutStr(attrRule, ruleTableJoin)
+		l.Attributes().PutStr(attrDerivedFrom, derivedFromConfig)
+		p.stats.edges[ruleTableJoin]++
+		p.tel.edges.Add(context.Background(), 1, ruleAttr(ruleTableJoin))
+	}
+}
+
 // moveSpan rewrites the trace id of a span, keeping the original.
 func (p *lineageProcessor) moveSpan(span ptrace.Span, to pcommon.TraceID) {
 	if span.TraceID() == to {
@@ -742,7 +759,13 @@ func (p *lineageProcessor) final(t pcommon.TraceID, now time.Time) pcommon.Trace
 // itself; a span unit whose trace is still held joins that trace's unit instead.
 func (p *lineageProcessor) releaseUnstitched(u *unit, now time.Time) {
 	if u.kind == unitKindSpan {
-		if tu := p.traces[u.traceID]; tu != nil && !tu.released {
+		// Its parent is held in another group (a Streams send whose own parent is still being
+		// decided): it goes wherever its parent goes. Else it joins its trace's held group.
+		tu := p.traces[u.traceID]
+		if pe := p.held[spanKey{u.traceID, u.head.info.parentID}]; pe != nil && pe.unit != u && !pe.unit.released && !waitsOn(pe.unit, u) {
+			tu = pe.unit
+		}
+		if tu != nil && !tu.released {
 			for _, e := range u.entries {
 				e.unit = tu
 			}
@@ -753,7 +776,7 @@ func (p *lineageProcessor) releaseUnstitched(u *unit, now time.Time) {
 			u.released = true
 			u.state = stateReleasedAll
 			p.unregisterWake(u)
-			// dependents now wait on the trace unit
+			// dependents now wait on the group it joined
 			for _, d := range deps {
 				if !d.released && d.waitingOn == u {
 					d.waitingOn = tu
@@ -763,7 +786,12 @@ func (p *lineageProcessor) releaseUnstitched(u *unit, now time.Time) {
 			return
 		}
 		if p.cfg.Mode == ModeRewrite {
-			if f := p.final(u.traceID, now); f != u.traceID {
+			// It follows its parent if that was moved on its own, else its trace's merges.
+			f := p.final(u.traceID, now)
+			if t, ok := p.spanRemap.get(spanKey{u.traceID, u.head.info.parentID}, now); ok {
+				f = p.final(t, now)
+			}
+			if f != u.traceID {
 				for _, e := range u.entries {
 					p.moveSpan(e.span, f)
 					p.spanRemap.set(e.info.key(), f, now)
@@ -919,6 +947,7 @@ func (p *lineageProcessor) takeReleased() ptrace.Traces {
 	var synthRes []*resHandle // first-seen order, for a deterministic output
 	now := p.clock.Now()
 	for _, e := range p.released {
+		p.addJoinLinks(e.span, &e.info)
 		p.retargetLinks(e.span, now)
 		if st, ok := p.synthesizeStateStore(e.span, &e.info, e.linkParent); ok {
 			if _, seen := synthOf[e.scope.res]; !seen {

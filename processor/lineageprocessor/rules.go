@@ -75,8 +75,8 @@ func edgeWake(k spanKey) wakeKey { return wakeKey{edge: k} }
 func defaultRules(cfg *Config) []Rule {
 	return []Rule{
 		offsetHopRule{},
-		recordHeaderRule{},
 		recordKeyRule{},
+		recordHeaderRule{},
 		streamsKeyRule{},
 		streamsForwardedHeaderRule{},
 		recordContextRule{},

@@ -488,3 +488,52 @@ func (r punctuationDrainRule) causes(idx *coordIndex, s *spanInfo) ([]*spanInfo,
 	}
 	return causes, statusFound, nil
 }
+
+// ruleTableJoin names the links to the table record behind a declared stream-table join's output.
+const ruleTableJoin = "table_join"
+
+// derivedFromConfig marks a link that rests on the configuration (table_joins), not on telemetry.
+const derivedFromConfig = "configuration"
+
+// tableJoins indexes the declared joins by (service, output topic) -> table topics.
+type tableJoins map[[2]string][]string
+
+func newTableJoins(js []TableJoin) tableJoins {
+	t := tableJoins{}
+	for _, j := range js {
+		for _, o := range j.Outputs {
+			k := [2]string{j.Service, o}
+			t[k] = append(t[k], j.Table)
+		}
+	}
+	return t
+}
+
+// tableRecords returns, for a send s to a declared join output, the process spans of the table
+// records the join read: per table topic, the latest process span of s's service and thread whose
+// input has s's key and that ended before s started (a KTable's update is processed by the task,
+// so the thread, that also processes the stream's records of that key).
+func (t tableJoins) tableRecords(idx *coordIndex, s *spanInfo) []*spanInfo {
+	if len(t) == 0 || s.kind != ptrace.SpanKindProducer || !s.hasCoord {
+		return nil
+	}
+	tables := t[[2]string{s.service, s.coord.topic}]
+	if len(tables) == 0 {
+		return nil
+	}
+	f, ok := idx.factAt(s.coord)
+	if !ok || f.keyHash == "" {
+		return nil
+	}
+	list := idx.facts.byHash[hashKey{s.service, s.thread, f.keyHash}]
+	var out []*spanInfo
+	for _, table := range tables {
+		for i := sort.Search(len(list), func(i int) bool { return list[i].end > s.start }) - 1; i >= 0; i-- {
+			if list[i].coord.topic == table {
+				out = append(out, list[i])
+				break
+			}
+		}
+	}
+	return out
+}

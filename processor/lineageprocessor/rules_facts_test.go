@@ -241,3 +241,33 @@ func mergeLogs(a, b plog.Logs) plog.Logs {
 	b.ResourceLogs().MoveAndAppendTo(a.ResourceLogs())
 	return a
 }
+
+// A declared stream-table join: the withdrawal (transactions/5, key acct-1) is joined with the
+// accounts KTable; its decision (withdrawals-approved, a child of the withdrawal's process span)
+// gets a link to the latest accounts record of acct-1 processed before — marked as derived from
+// the configuration. The other output of the same process span is no join output.
+func TestTableJoinLinksTheTableRecord(t *testing.T) {
+	acctOld := sp{ts: cons(wp, 3, 30, 31, streamThread, "accounts", 0), startMs: 100, durMs: 2}
+	acct := sp{ts: cons(wp, 4, 40, 41, streamThread, "accounts", 1), startMs: 500, durMs: 2}
+	p := sp{ts: cons(wp, 1, 2, 1, streamThread, "transactions", 5), startMs: 1000, durMs: 5}
+	out := sp{ts: prod(wp, 1, 3, 2, streamThread, "withdrawals-approved", 0), startMs: 1001}
+	rep := sp{ts: prod(wp, 1, 4, 2, streamThread, "withdrawal-processor-by-type-repartition", 0), startMs: 1002}
+	facts := factsOf(rf{topic: "accounts", offset: 0, key: "h-acct-1", tsMs: 1},
+		rf{topic: "accounts", offset: 1, key: "h-acct-1", tsMs: 5},
+		rf{topic: "transactions", offset: 5, key: "h-acct-1", tsMs: 10},
+		rf{topic: "withdrawals-approved", offset: 0, key: "h-acct-1", tsMs: 10},
+		rf{topic: "withdrawal-processor-by-type-repartition", offset: 0, key: "h-withdrawal", tsMs: 10})
+	h := newHarness(t, func(c *Config) {
+		c.TableJoins = []TableJoin{{Service: wp, Table: "accounts", Outputs: []string{"withdrawals-approved", "withdrawals-rejected"}}}
+	})
+	feedWithFacts(h, []sp{acctOld, acct, p, out, rep}, facts, true)
+	h.shutdown()
+	o := h.out()
+	require.Equal(t, 1, o[sid(3)].Links().Len())
+	l := o[sid(3)].Links().At(0)
+	assert.Equal(t, sid(40), l.SpanID())
+	v, _ := l.Attributes().Get(attrDerivedFrom)
+	assert.Equal(t, derivedFromConfig, v.Str())
+	assertLink(t, o[sid(3)], tid(4), sid(40), ruleTableJoin)
+	assert.Zero(t, o[sid(4)].Links().Len())
+}

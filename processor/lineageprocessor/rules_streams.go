@@ -146,7 +146,13 @@ func (streamsMisparentedRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, 
 		break
 	}
 	if x.span.IsEmpty() || x == s.key() {
-		return nil, statusKeep, nil // no forwarded context, or the consumer is S's own child
+		// No forwarded context, or the consumer is S's own child: no evidence against S's
+		// parent. With record facts flowing, record_timestamp (asked first) has the evidence and
+		// may still be waiting for S's parent span: do not decide for it.
+		if idx.factsSeen() {
+			return noEvidence()
+		}
+		return nil, statusKeep, nil
 	}
 	kin, ok := idx.producerCoord(x)
 	if !ok {
