@@ -100,6 +100,8 @@ type Fact struct {
 	// Context is the record context of a Kafka Streams suppress buffer changelog value; nil
 	// otherwise.
 	Context *RecordContext
+	// UnwindowedKeyHash: see AttrUnwindowedKeyHash; empty when not reported.
+	UnwindowedKeyHash string
 }
 
 // Coordinates of the record, the key under which the lineage processor joins facts and spans.
@@ -189,6 +191,9 @@ func Parse(lr plog.LogRecord, res pcommon.Resource) (Fact, error) {
 	if f.Context, err = parseContext(attrs); err != nil {
 		return Fact{}, err
 	}
+	if f.UnwindowedKeyHash, err = str(attrs, AttrUnwindowedKeyHash, false); err != nil {
+		return Fact{}, err
+	}
 	f.Timestamp = lr.Timestamp().AsTime()
 	// The receiver sets the span id and flags only together with a trace id.
 	if tid := lr.TraceID(); !tid.IsEmpty() {
@@ -240,6 +245,9 @@ func (f Fact) Write(lr plog.LogRecord, observed time.Time) {
 	}
 	if f.Context != nil {
 		f.Context.write(a)
+	}
+	if f.UnwindowedKeyHash != "" {
+		a.PutStr(AttrUnwindowedKeyHash, f.UnwindowedKeyHash)
 	}
 	// Sorted so that equal facts serialize identically.
 	for _, name := range slices.Sorted(maps.Keys(f.Headers)) {

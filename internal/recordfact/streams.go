@@ -22,11 +22,22 @@ const (
 	AttrContextOffset    = "kafka.streams.record_context.offset"
 	AttrContextTimestamp = "kafka.streams.record_context.timestamp"
 
+	// AttrUnwindowedKeyHash is, for a record of a Kafka Streams changelog topic (name ending in
+	// "-changelog") whose key is longer than 8 bytes, the keyed hash of the key without its last 8
+	// bytes: the record key of a time-windowed key (Kafka Streams serializes a windowed key as the
+	// key followed by the 8-byte window start, e.g. in suppress buffers). It ties a suppress
+	// buffer's records — tombstones carry no other clue — to the window result of that key.
+	AttrUnwindowedKeyHash = "kafka.streams.unwindowed_key_hash"
+
 	// SuppressBufferHeader is the header Kafka Streams (2.4+) puts on its suppress buffer
 	// changelog records; SuppressBufferV3 is its value for the format DecodeSuppressBufferContext
 	// reads (Kafka 3.x and 4.x).
 	SuppressBufferHeader = "v"
 )
+
+// WindowStartSize is the size of the window start that Kafka Streams appends to a time-windowed
+// key.
+const WindowStartSize = 8
 
 // SuppressBufferV3 is the value of SuppressBufferHeader on suppress buffer changelog records in
 // format 3.

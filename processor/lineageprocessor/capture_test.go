@@ -184,7 +184,7 @@ func TestCaptureConservation(t *testing.T) {
 				for id, s := range all {
 					if pid := s.ParentSpanID(); !pid.IsEmpty() && strAttr(s, attrRule) != "" && mode == ModeRewrite {
 						if p, ok := all[pid]; assert.True(t, ok, "parent of %s", id) {
-							assert.Equal(t, p.TraceID(), s.TraceID())
+							assert.Equal(t, p.TraceID(), s.TraceID(), "%s %s (%s) under %s", s.Name(), id, strAttr(s, attrRule), p.Name())
 						}
 					}
 				}

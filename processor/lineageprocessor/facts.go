@@ -26,6 +26,8 @@ type fact struct {
 	ctx    coordinate
 	ctxTS  int64
 	hasCtx bool
+	// the key hash of a windowed changelog key's record key
+	unwindowedHash string
 }
 
 // hashKey names the Streams process spans of one thread whose input record has one key hash;
@@ -46,6 +48,7 @@ type (
 
 func hashWake(k hashKey) wakeKey    { return wakeKey{hash: k} }
 func movedWake(k threadKey) wakeKey { return wakeKey{moved: k} }
+func sendWake(k hashKey) wakeKey    { return wakeKey{send: k} }
 func tsWake(k tsKey) wakeKey        { return wakeKey{ts: k} }
 func writeWake(k writeKey) wakeKey  { return wakeKey{write: k} }
 
@@ -58,6 +61,8 @@ type factIndex struct {
 	byTS   map[tsKey][]*spanInfo
 	// producer spans by the key their record was written with, in offset order
 	writes map[writeKey][]*spanInfo
+	// Kafka Streams sends to output topics by thread and key hash, in start order
+	sends map[hashKey][]*spanInfo
 	// what a span was filed under, to unfile it when it expires
 	filed map[*spanInfo]fact
 	// changelog writes made inside a process span (uncached stores), by the process span
@@ -72,6 +77,7 @@ func newFactIndex(ttl time.Duration, maxEntries int) *factIndex {
 		byHash: map[hashKey][]*spanInfo{},
 		byTS:   map[tsKey][]*spanInfo{},
 		writes: map[writeKey][]*spanInfo{},
+		sends:  map[hashKey][]*spanInfo{},
 		filed:  map[*spanInfo]fact{},
 
 		children: map[spanKey][]*spanInfo{},
@@ -155,6 +161,11 @@ func (ix *coordIndex) file(s *spanInfo, f fact, touch func(wakeKey)) {
 			pk := spanKey{s.traceID, s.parentID}
 			fx.children[pk] = append(fx.children[pk], s)
 		}
+		if f.keyHash != "" && isStreamThread(s.thread) && !isChangelog(s.coord.topic) {
+			k := hashKey{s.service, s.thread, f.keyHash}
+			fx.sends[k] = insertSorted(fx.sends[k], s, func(a, b *spanInfo) bool { return a.start < b.start })
+			touch(sendWake(k))
+		}
 	}
 }
 
@@ -199,6 +210,9 @@ func (ix *coordIndex) unfile(s *spanInfo) {
 				fx.children[pk] = l
 			}
 		}
+		if f.keyHash != "" && isStreamThread(s.thread) && !isChangelog(s.coord.topic) {
+			prune(fx.sends, hashKey{s.service, s.thread, f.keyHash})
+		}
 	}
 }
 
@@ -232,7 +246,8 @@ func (p *lineageProcessor) consumeFact(rec plog.LogRecord, res pcommon.Resource,
 		hdr = spanKey{f.TraceID, f.SpanID}
 	}
 	c := factCoordinate(&f)
-	fa := fact{keyHash: f.KeyHash, tombstone: f.Tombstone, timestamp: f.Timestamp.UnixMilli(), header: hdr}
+	fa := fact{keyHash: f.KeyHash, tombstone: f.Tombstone, timestamp: f.Timestamp.UnixMilli(), header: hdr,
+		unwindowedHash: f.UnwindowedKeyHash}
 	if x := f.Context; x != nil {
 		fa.ctx = coordinate{cluster: c.cluster, topic: x.Topic, partition: x.Partition, offset: x.Offset}
 		fa.ctxTS, fa.hasCtx = x.Timestamp, true

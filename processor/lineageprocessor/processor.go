@@ -319,20 +319,30 @@ func (p *lineageProcessor) ingest(span ptrace.Span, info *spanInfo, now time.Tim
 			return false
 		}
 	}
-	// A descendant of a held consumer span waits with it.
-	if !info.isRoot() {
+	// A descendant of a held consumer span waits with it — unless record facts flow: then a
+	// Streams send has evidence of its own (its record's timestamp) and is decided on its own
+	// below; kept, it follows its parent anyway (releaseUnstitched).
+	if !info.isRoot() && !(p.index.factsSeen() && isStreamsChildOutput(info)) {
 		if pe := p.held[spanKey{info.traceID, info.parentID}]; pe != nil && pe.unit.kind == unitKindSpan && !pe.unit.released {
 			hold(pe.unit)
 			return true
 		}
 	}
-	// A non-root span a rule applies to (a consumer span of a known record) is decided on its own.
+	// A non-root span a rule applies to (a consumer span of a known record, a Streams send) is
+	// decided on its own.
 	if !info.isRoot() && p.applies(info) {
 		if _, _, st, _ := p.resolve(info); st != statusKeep {
 			u := p.newUnit(unitKindSpan, info.traceID, now)
 			u.head = hold(u)
 			u.state = stateRule
 			p.fresh = append(p.fresh, u)
+			return true
+		}
+	}
+	// Kept while its parent is held: it waits with its parent.
+	if !info.isRoot() {
+		if pe := p.held[spanKey{info.traceID, info.parentID}]; pe != nil && pe.unit.kind == unitKindSpan && !pe.unit.released {
+			hold(pe.unit)
 			return true
 		}
 	}
@@ -529,7 +539,7 @@ func (p *lineageProcessor) applyEdge(u *unit, parent *spanInfo, rule string, now
 	p.tel.edges.Add(context.Background(), 1, ruleAttr(rule))
 	head := u.head
 	head.span.Attributes().PutStr(attrRule, rule)
-	if isStreamsRootProducer(&head.info) {
+	if head.info.kind == ptrace.SpanKindProducer && isStreamThread(head.info.thread) {
 		p.index.recordEdge(head.info.key(), parent, p.touch)
 	}
 	p.addFanIn(head, parent, rule)
@@ -656,7 +666,33 @@ func (p *lineageProcessor) finishEdge(u *unit, now time.Time) {
 	if u.kind == unitKindTrace {
 		p.decided.set(u.traceID, f, now)
 	}
+	if pe := p.held[parent.key()]; pe != nil && pe.unit != u && !pe.unit.released {
+		// Finished before its parent's group (decision_wait ran out first): it joins that group,
+		// so that it goes wherever its parent still goes.
+		p.joinUnit(u, pe.unit)
+		return
+	}
 	p.release(u, now)
+}
+
+// joinUnit moves u's held spans and the units waiting for u into the held unit to, and retires u.
+func (p *lineageProcessor) joinUnit(u, to *unit) {
+	for _, e := range u.entries {
+		e.unit = to
+	}
+	to.entries = append(to.entries, u.entries...)
+	u.entries = nil
+	deps := u.dependents
+	u.dependents = nil
+	u.released = true
+	u.state = stateReleasedAll
+	p.unregisterWake(u)
+	for _, d := range deps {
+		if !d.released && d.waitingOn == u {
+			d.waitingOn = to
+			to.dependents = append(to.dependents, d)
+		}
+	}
 }
 
 // traceEmitted reports whether spans of trace t may have been passed on: the trace was decided,
@@ -761,35 +797,24 @@ func (p *lineageProcessor) releaseUnstitched(u *unit, now time.Time) {
 	if u.kind == unitKindSpan {
 		// Its parent is held in another group (a Streams send whose own parent is still being
 		// decided): it goes wherever its parent goes. Else it joins its trace's held group.
+		parentKey := spanKey{u.traceID, u.head.info.parentID}
+		movedTo, parentMoved := p.spanRemap.get(parentKey, now)
 		tu := p.traces[u.traceID]
-		if pe := p.held[spanKey{u.traceID, u.head.info.parentID}]; pe != nil && pe.unit != u && !pe.unit.released && !waitsOn(pe.unit, u) {
+		if parentMoved {
+			tu = nil
+		}
+		if pe := p.held[parentKey]; pe != nil && pe.unit != u && !pe.unit.released && !waitsOn(pe.unit, u) {
 			tu = pe.unit
 		}
 		if tu != nil && !tu.released {
-			for _, e := range u.entries {
-				e.unit = tu
-			}
-			tu.entries = append(tu.entries, u.entries...)
-			u.entries = nil
-			deps := u.dependents
-			u.dependents = nil
-			u.released = true
-			u.state = stateReleasedAll
-			p.unregisterWake(u)
-			// dependents now wait on the group it joined
-			for _, d := range deps {
-				if !d.released && d.waitingOn == u {
-					d.waitingOn = tu
-					tu.dependents = append(tu.dependents, d)
-				}
-			}
+			p.joinUnit(u, tu)
 			return
 		}
 		if p.cfg.Mode == ModeRewrite {
 			// It follows its parent if that was moved on its own, else its trace's merges.
 			f := p.final(u.traceID, now)
-			if t, ok := p.spanRemap.get(spanKey{u.traceID, u.head.info.parentID}, now); ok {
-				f = p.final(t, now)
+			if parentMoved {
+				f = p.final(movedTo, now)
 			}
 			if f != u.traceID {
 				for _, e := range u.entries {

@@ -53,6 +53,7 @@ type wakeKey struct {
 	ts    tsKey
 	write writeKey
 	moved threadKey // any span later on a thread
+	send  hashKey   // a Streams send of a key
 }
 
 // procKey names the Streams process spans of one record key on one thread.
@@ -81,6 +82,7 @@ func defaultRules(cfg *Config) []Rule {
 		streamsForwardedHeaderRule{},
 		recordContextRule{},
 		storeDeleteRule{},
+		windowEmitRule{},
 		punctuationDrainRule{window: cfg.FlushPairingWindow},
 		streamsChangelogRule{window: cfg.FlushPairingWindow},
 		recordTimestampRule{},

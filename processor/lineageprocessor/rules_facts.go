@@ -16,6 +16,7 @@ const (
 	ruleRecordTimestamp  = "record_timestamp"
 	ruleStoreDelete      = "store_delete"
 	ruleRecordContext    = "record_context"
+	ruleWindowEmit       = "window_emit"
 	rulePunctuationDrain = "punctuation_drain"
 )
 
@@ -397,6 +398,83 @@ func (storeDeleteRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spa
 		}
 	}
 	return out
+}
+
+// windowEmitRule (`window_emit`): a root changelog tombstone on a Kafka Streams thread that
+// deletes no earlier write (a suppress buffer entry emitted before any commit flushed it) and
+// whose key is a windowed key: the window result of that key — the latest emission (isEmission)
+// of the record key on the thread before the tombstone — emptied the entry. The tombstone belongs to that result's
+// cause (its recovered or original parent), with the window's other records as fan-in.
+type windowEmitRule struct{}
+
+func (windowEmitRule) Name() string { return ruleWindowEmit }
+
+func (windowEmitRule) Applies(s *spanInfo) bool {
+	return isStreamsRootProducer(s) && isChangelog(s.coord.topic)
+}
+
+func (r windowEmitRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	e, st, wake := r.emission(idx, s)
+	if st != statusFound {
+		return nil, st, wake
+	}
+	if p := idx.edgeOf(e.key()); p != nil {
+		return p, statusFound, nil
+	}
+	pk := spanKey{e.traceID, e.parentID}
+	if e.isRoot() {
+		return nil, statusWait, []wakeKey{edgeWake(e.key())}
+	}
+	if p := idx.consumerBySpanKey(pk); p != nil {
+		return p, statusFound, nil
+	}
+	return nil, statusWait, []wakeKey{spanWake(pk), edgeWake(e.key())}
+}
+
+func (r windowEmitRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
+	e, st, _ := r.emission(idx, s)
+	if st != statusFound {
+		return nil
+	}
+	return recordTimestampRule{}.Contributors(idx, e, parent)
+}
+
+// emission returns the window result whose emission the tombstone s records.
+func (windowEmitRule) emission(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+	f, ok := idx.factAt(s.coord)
+	if !ok {
+		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+	}
+	if !f.tombstone || f.unwindowedHash == "" {
+		return noEvidence()
+	}
+	if _, st, _ := entryWrites(idx, s); st == statusFound {
+		return noEvidence() // it deletes a written entry: store_delete's
+	}
+	k := hashKey{s.service, s.thread, f.unwindowedHash}
+	sends := idx.facts.sends[k]
+	for i := sort.Search(len(sends), func(i int) bool { return sends[i].start >= s.start }) - 1; i >= 0; i-- {
+		if isEmission(idx, sends[i]) {
+			return sends[i], statusFound, nil
+		}
+	}
+	return nil, statusWait, []wakeKey{sendWake(k)}
+}
+
+// isEmission reports whether a Streams send e was emitted on behalf of another record than the
+// one being processed (a window result, as record_timestamp finds them): a non-root send whose
+// timestamp differs from its parent process span's input.
+func isEmission(idx *coordIndex, e *spanInfo) bool {
+	if e.isRoot() {
+		return false
+	}
+	p := idx.consumerBySpanKey(spanKey{e.traceID, e.parentID})
+	if p == nil || !p.hasCoord {
+		return false
+	}
+	pf, ok1 := idx.factAt(p.coord)
+	ef, ok2 := idx.factAt(e.coord)
+	return ok1 && ok2 && pf.timestamp != ef.timestamp
 }
 
 // punctuationDrainRule (`punctuation_drain`): a root PRODUCER span R to an output topic on a Kafka

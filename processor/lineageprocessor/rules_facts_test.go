@@ -271,3 +271,34 @@ func TestTableJoinLinksTheTableRecord(t *testing.T) {
 	assertLink(t, o[sid(3)], tid(4), sid(40), ruleTableJoin)
 	assert.Zero(t, o[sid(4)].Links().Len())
 }
+
+// A window emitted before any commit flushed it to the suppress buffer's changelog: at the next
+// commit the buffer logs only a tombstone of the windowed key. The window result S (emitted while
+// a later withdrawal P9 is processed, moved to its last withdrawal P7 by record_timestamp) is the
+// latest emission of the record key: the tombstone belongs to S's cause.
+func TestWindowEmitTombstone(t *testing.T) {
+	const windowsC, suppressC = "withdrawal-processor-withdrawal-windows-changelog", "withdrawal-processor-withdrawal-windows-suppress-store-changelog"
+	p7 := sp{ts: cons(wp, 3, 30, 31, streamThread, "transactions", 7), startMs: 1000, durMs: 2}
+	w7 := sp{ts: prod(wp, 3, 32, 30, streamThread, windowsC, 0), startMs: 1001}
+	p9 := sp{ts: cons(wp, 1, 2, 1, streamThread, "transactions", 9), startMs: 2000, durMs: 5}
+	s := sp{ts: prod(wp, 1, 3, 2, streamThread, "withdrawal-windows", 0), startMs: 2001}
+	other := sp{ts: prod(wp, 1, 4, 2, streamThread, "withdrawals-approved", 0), startMs: 2002}
+	tomb := sp{ts: prod(wp, 5, 50, 0, streamThread, suppressC, 0), startMs: 30000, tombstone: true}
+	ld := factsOf(rf{topic: "transactions", offset: 7, key: "h-acct-1", tsMs: 10},
+		rf{topic: windowsC, offset: 0, key: "h-acct-1@0#0", tsMs: 10},
+		rf{topic: "transactions", offset: 9, key: "h-acct-1", tsMs: 20},
+		rf{topic: "withdrawal-windows", offset: 0, key: "h-acct-1", tsMs: 10},
+		rf{topic: "withdrawals-approved", offset: 0, key: "h-acct-1", tsMs: 20})
+	fa := recordfact.Fact{Topic: suppressC, Offset: 0, KeyHash: "h-acct-1@0", Tombstone: true, Timestamp: time.UnixMilli(30000),
+		UnwindowedKeyHash: "h-acct-1"}
+	fa.Write(ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty(), base)
+	h := newHarness(t, nil)
+	feedWithFacts(h, []sp{p7, w7, p9, s, other, tomb}, ld, true)
+	h.shutdown()
+	out := h.out()
+	assert.Equal(t, ruleRecordTimestamp, strAttr(out[sid(3)], attrRule))
+	assert.Equal(t, sid(30), out[sid(3)].ParentSpanID())
+	d := out[sid(50)]
+	assert.Equal(t, ruleWindowEmit, strAttr(d, attrRule))
+	assert.Equal(t, tid(3), d.TraceID(), "the window's last withdrawal, not the approval sent after the window result")
+}

@@ -6,11 +6,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eventlineage/lineage/internal/recordfact"
 )
+
+// changelogSuffix ends the name of a Kafka Streams changelog topic.
+const changelogSuffix = "-changelog"
 
 // factBuilder turns records into facts. It keeps a hash state, so each tailer has its own.
 type factBuilder struct {
@@ -55,6 +59,12 @@ func (b *factBuilder) build(r *kgo.Record) (f recordfact.Fact, malformedTracepar
 		f.KeyHash = hex.EncodeToString(b.sum)
 		if b.key == KeyRaw {
 			f.Key = r.Key
+		}
+		if len(r.Key) > recordfact.WindowStartSize && strings.HasSuffix(r.Topic, changelogSuffix) {
+			b.hash.Reset()
+			b.hash.Write(r.Key[:len(r.Key)-recordfact.WindowStartSize])
+			b.sum = b.hash.Sum(b.sum[:0])
+			f.UnwindowedKeyHash = hex.EncodeToString(b.sum)
 		}
 	}
 	if len(r.Headers) == 0 {

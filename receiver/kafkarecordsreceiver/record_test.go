@@ -72,6 +72,11 @@ func TestBuildFactSuppressBufferContext(t *testing.T) {
 	require.NotNil(t, f.Context)
 	assert.Equal(t, recordfact.RecordContext{Topic: "transactions", Partition: 1, Offset: 6, Timestamp: 1795678417000}, *f.Context)
 
+	tomb, _ := b.build(&kgo.Record{Topic: "app-suppress-store-changelog", Key: append([]byte("acct-1"), 0, 0, 0, 1, 0, 0, 0, 2)})
+	plain, _ := b.build(&kgo.Record{Topic: "withdrawals", Key: []byte("acct-1")})
+	assert.Equal(t, plain.KeyHash, tomb.UnwindowedKeyHash, "the windowed key's record key")
+	assert.Empty(t, plain.UnwindowedKeyHash, "not a changelog")
+
 	f, _ = b.build(&kgo.Record{Topic: "app-suppress-store-changelog", Value: value[:10], Headers: hdr})
 	assert.Nil(t, f.Context)
 	f, _ = b.build(&kgo.Record{Topic: "other", Value: value, Headers: []kgo.RecordHeader{{Key: "v", Value: []byte{2}}}})
