@@ -36,7 +36,7 @@ type topicPartition struct {
 // next has been emitted already and is skipped.
 type partState struct {
 	next     int64 // next offset to emit; -1 until the first record was read
-	hw       int64 // high watermark of the last fetch that answered for the partition; -1 unknown
+	hw       int64 // high watermark from the last fetch or end-offset listing; -1 unknown
 	assigned bool  // being consumed by the client
 	// origin is where the partition is read from while nothing of it has been read: the
 	// configured start for the first discovery's partitions, the beginning for later ones.
