@@ -232,7 +232,7 @@ func (f Fact) Write(lr plog.LogRecord, observed time.Time) {
 		a.PutStr(AttrKeyHash, f.KeyHash)
 	}
 	if f.Key != nil {
-		PutBytes(a, AttrKey, f.Key)
+		putBytes(a, AttrKey, f.Key)
 	}
 	a.PutBool(AttrTombstone, f.Tombstone)
 	a.PutInt(AttrBodySize, f.BodySize)
@@ -251,7 +251,7 @@ func (f Fact) Write(lr plog.LogRecord, observed time.Time) {
 	}
 	// Sorted so that equal facts serialize identically.
 	for _, name := range slices.Sorted(maps.Keys(f.Headers)) {
-		PutBytes(a, AttrHeaderPrefix+name, f.Headers[name])
+		putBytes(a, AttrHeaderPrefix+name, f.Headers[name])
 	}
 }
 
@@ -298,9 +298,9 @@ func bytesOf(key string, v pcommon.Value) ([]byte, error) {
 	}
 }
 
-// PutBytes writes b under key as the receiver does: a string when b is valid UTF-8, otherwise
-// a bytes value (attribute values of type string must be UTF-8).
-func PutBytes(m pcommon.Map, key string, b []byte) {
+// putBytes writes b under key: a string when b is valid UTF-8, otherwise a bytes value
+// (attribute values of type string must be UTF-8).
+func putBytes(m pcommon.Map, key string, b []byte) {
 	if utf8.Valid(b) {
 		m.PutStr(key, string(b))
 		return

@@ -68,10 +68,13 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-// defaultClusterConfig is contrib's default client with the receiver's own client id.
+// defaultClusterConfig is contrib's default client with the receiver's own client id and no
+// brokers: with several named clusters, a forgotten brokers list must fail validation rather than
+// silently mean localhost:9092.
 func defaultClusterConfig() ClusterConfig {
 	cc := ClusterConfig{ClientConfig: configkafka.NewDefaultClientConfig()}
 	cc.ClientID = DefaultClientID
+	cc.Brokers = nil
 	return cc
 }
 

@@ -170,6 +170,10 @@ func TestIntegrationBrokerRestart(t *testing.T) {
 		assert.Contains(t, f.HeaderNames, "event-id")
 	}
 	assert.Len(t, got, len(want), "no fact for a record that was not written")
+	// Read-only: the receiver joined no consumer group and committed nothing.
+	groups, err := adm.ListGroups(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, groups.Groups(), "consumer groups on the broker")
 	assert.Equal(t, int64(0), h.metric(t, metricPfx+"lag"))
 	t.Logf("MEASURED: %d facts, %d duplicates skipped, %d fetch errors during the restart",
 		len(got), h.metric(t, metricPfx+"duplicates"), h.metric(t, metricPfx+"fetch_errors"))

@@ -56,31 +56,14 @@ func (r *kafkaRecordsReceiver) Start(ctx context.Context, _ component.Host) erro
 	}
 	var tailers []*tailer
 	for _, name := range slices.Sorted(maps.Keys(r.cfg.Clusters)) {
-		cc := r.cfg.Clusters[name]
-		logger := r.set.Logger.With(zap.String("kafka.cluster.name", name))
-		opts, err := clientOpts(ctx, cc, r.cfg, logger)
-		if err == nil {
-			var cl *kgo.Client
-			if cl, err = kgo.NewClient(opts...); err == nil {
-				topics := r.cfg.Topics
-				if len(cc.Topics) > 0 {
-					topics = cc.Topics
-				}
-				tailers = append(tailers, &tailer{
-					name: name, cfg: r.cfg, match: newTopicMatcher(topics), start: start, cl: cl,
-					facts: newFactBuilder(r.cfg), next: r.next, obs: r.obs, tel: r.tel, logger: logger,
-					attrs:   metric.WithAttributes(clusterAttrKV(name)),
-					version: r.set.BuildInfo.Version,
-					parts:   map[topicPartition]*partState{}, topicIDs: map[string][16]byte{},
-				})
-			}
-		}
+		t, err := r.newTailer(ctx, name, r.cfg.Clusters[name], start)
 		if err != nil {
 			for _, t := range tailers {
 				t.cl.Close()
 			}
 			return fmt.Errorf("cluster %s: %w", name, err)
 		}
+		tailers = append(tailers, t)
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -94,6 +77,29 @@ func (r *kafkaRecordsReceiver) Start(ctx context.Context, _ component.Host) erro
 		go func() { defer r.wg.Done(); t.pollLoop(runCtx) }()
 	}
 	return nil
+}
+
+func (r *kafkaRecordsReceiver) newTailer(ctx context.Context, name string, cc ClusterConfig, start kgo.Offset) (*tailer, error) {
+	logger := r.set.Logger.With(zap.String("kafka.cluster.name", name))
+	opts, err := clientOpts(ctx, cc, r.cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	topics := r.cfg.Topics
+	if len(cc.Topics) > 0 {
+		topics = cc.Topics
+	}
+	return &tailer{
+		name: name, cfg: r.cfg, match: newTopicMatcher(topics), start: start, cl: cl,
+		facts: newFactBuilder(r.cfg), next: r.next, obs: r.obs, tel: r.tel, logger: logger,
+		attrs:   metric.WithAttributes(clusterAttrKV(name)),
+		version: r.set.BuildInfo.Version,
+		parts:   map[topicPartition]*partState{}, topicIDs: map[string][16]byte{},
+	}, nil
 }
 
 // Shutdown stops reading; a batch still being retried is given up (nothing was committed, and a

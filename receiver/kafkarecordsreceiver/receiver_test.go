@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -295,12 +296,29 @@ func TestStartLatestAndDiscovery(t *testing.T) {
 	sink := &consumertest.LogsSink{}
 	h := start(t, cfg, sink)
 	h.assigned(t, 1)
-	// The partition is assigned; the client lists its end offset before fetching. Records
-	// written from now on are facts.
-	time.Sleep(300 * time.Millisecond)
-	produce(t, p, &kgo.Record{Topic: "app-a-changelog", Value: []byte("after start")},
-		&kgo.Record{Topic: "unrelated", Value: []byte("x")})
-	waitFacts(t, sink, 1)
+	// The client lists the end offset of the assigned partition before it fetches; until then a
+	// record may fall before the start. Write one record at a time until one has a fact.
+	written := int64(0)
+	require.Eventually(t, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if p.ProduceSync(ctx, &kgo.Record{Topic: "app-a-changelog", Value: []byte("after start")},
+			&kgo.Record{Topic: "unrelated", Value: []byte("x")}).FirstErr() != nil {
+			return false
+		}
+		written++
+		time.Sleep(50 * time.Millisecond)
+		return sink.LogRecordCount() > 0
+	}, 10*time.Second, time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	first := factsOf(t, sink)
+	last := first[len(first)-1]
+	assert.Equal(t, "dc1/app-a-changelog/0@"+strconv.FormatInt(written, 10), last.String(), "the newest record has a fact")
+	for i, f := range first {
+		// Facts of a contiguous run of the newest records; "before start" (offset 0) has none.
+		assert.Equal(t, written-int64(len(first)-1-i), f.Offset)
+		assert.NotZero(t, f.Offset)
+	}
 
 	// A new topic matched by name and a partition added later are read from their beginning,
 	// even if written to before the receiver noticed them.
@@ -314,10 +332,10 @@ func TestStartLatestAndDiscovery(t *testing.T) {
 		&kgo.Record{Topic: "app-b-repartition", Partition: 0, Value: []byte("new topic")},
 		&kgo.Record{Topic: "app-b-repartition", Partition: 1, Value: []byte("new topic")},
 		&kgo.Record{Topic: "app-a-changelog", Partition: 1, Value: []byte("new partition")})
-	facts := waitFacts(t, sink, 4)
+	facts := waitFacts(t, sink, len(first)+3)
 	assert.Equal(t, []string{
-		"dc1/app-a-changelog/0@1", "dc1/app-a-changelog/1@0", "dc1/app-b-repartition/0@0", "dc1/app-b-repartition/1@0",
-	}, offsets(t, facts))
+		"dc1/app-a-changelog/1@0", "dc1/app-b-repartition/0@0", "dc1/app-b-repartition/1@0",
+	}, offsets(t, facts[len(first):]))
 	h.assigned(t, 4)
 }
 
@@ -449,10 +467,13 @@ func TestTopicRecreated(t *testing.T) {
 // blocking holds every batch until released, as a saturated pipeline would.
 type blocking struct {
 	consumertest.LogsSink
+	entered chan struct{} // closed when the first batch arrives
+	once    sync.Once
 	release chan struct{}
 }
 
 func (b *blocking) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	b.once.Do(func() { close(b.entered) })
 	select {
 	case <-b.release:
 	case <-ctx.Done():
@@ -468,17 +489,16 @@ func TestLagUnderBackpressure(t *testing.T) {
 	p := newProducer(t, c)
 	produce(t, p, &kgo.Record{Topic: "t"})
 	cfg := withCluster(testConfig("t"), "dc1", c)
-	sink := &blocking{release: make(chan struct{})}
+	sink := &blocking{entered: make(chan struct{}), release: make(chan struct{})}
 	h := start(t, cfg, sink)
-	h.assigned(t, 1)
+	<-sink.entered // the batch of offset 0 is held
 	var rs []*kgo.Record
 	for range 30 {
 		rs = append(rs, &kgo.Record{Topic: "t"})
 	}
 	produce(t, p, rs...)
-	// The first batch (offset 0, perhaps more) is held; the high watermark (31) is listed at the
-	// next discovery round.
-	require.Eventually(t, func() bool { return h.metric(t, metricPfx+"lag") >= 29 }, 10*time.Second, 10*time.Millisecond)
+	// The high watermark (31) is listed at the next discovery round: 30 records wait.
+	require.Eventually(t, func() bool { return h.metric(t, metricPfx+"lag") == 30 }, 10*time.Second, 10*time.Millisecond)
 	assert.Equal(t, 0, sink.LogRecordCount())
 	close(sink.release)
 	assert.Len(t, offsets(t, waitFacts(t, &sink.LogsSink, 31)), 31)

@@ -82,3 +82,36 @@ func TestBuildFactSuppressBufferContext(t *testing.T) {
 	f, _ = b.build(&kgo.Record{Topic: "other", Value: value, Headers: []kgo.RecordHeader{{Key: "v", Value: []byte{2}}}})
 	assert.Nil(t, f.Context, "another format")
 }
+
+// BenchmarkFacts: the receiver's CPU per record, from a fetched record to its log record
+// (key hash, headers, traceparent, attributes); reported per fact.
+func BenchmarkFacts(b *testing.B) {
+	cfg := testConfig("t")
+	cfg.KeyHash.Secret = testSecret
+	cfg.Headers = []string{"event-id"}
+	fb := newFactBuilder(cfg)
+	const n = 1000
+	rs := make([]*kgo.Record, n)
+	for i := range rs {
+		rs[i] = &kgo.Record{Topic: "withdrawal-processor-balances-changelog", Partition: 2, Offset: int64(i),
+			Key: []byte("acct-01"), Value: make([]byte, 90), Timestamp: time.UnixMilli(1795676070552),
+			Headers: []kgo.RecordHeader{
+				{Key: "traceparent", Value: []byte("00-79d1bd80a03e206975fdab7107cc5378-799b2bab82a54cbb-01")},
+				{Key: "event-id", Value: []byte("e-1")},
+				{Key: "v", Value: []byte{3}},
+			}}
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		lrs.EnsureCapacity(n)
+		for _, r := range rs {
+			f, _ := fb.build(r)
+			f.Write(lrs.AppendEmpty(), now)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fact")
+}

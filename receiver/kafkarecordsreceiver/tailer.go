@@ -36,7 +36,7 @@ type topicPartition struct {
 // next has been emitted already and is skipped.
 type partState struct {
 	next     int64 // next offset to emit; -1 until the first record was read
-	hw       int64 // high watermark of the last fetch that answered for the partition; -1 unknown
+	hw       int64 // high watermark from the last fetch or end-offset listing; -1 unknown
 	assigned bool  // being consumed by the client
 	// origin is where the partition is read from while nothing of it has been read: the
 	// configured start for the first discovery's partitions, the beginning for later ones.
@@ -326,36 +326,22 @@ func (t *tailer) collect(ctx context.Context, fetches kgo.Fetches) (plog.Logs, i
 
 	t.mu.Lock()
 	recordfact.PutResource(rl.Resource(), t.name, t.clusterID)
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		st := t.parts[topicPartition{p.Topic, p.Partition}]
-		if st == nil || !st.assigned {
-			return // removed since the fetch was buffered
+	fetches.EachTopic(func(ft kgo.FetchTopic) {
+		// Records fetched from a topic's previous incarnation (deleted and re-created since)
+		// would move the new incarnation's position past records it has not read yet.
+		if id, ok := t.topicIDs[ft.Topic]; ok && ft.TopicID != [16]byte{} && ft.TopicID != id {
+			return
 		}
-		if p.HighWatermark >= 0 {
-			st.hw = p.HighWatermark
-		}
-		fresh := false
-		for _, r := range p.Records {
-			if r.Offset < st.next {
-				dups++
-				continue
+		for _, p := range ft.Partitions {
+			if next, onlyOld := t.collectPartition(ft.Topic, p, lrs, now, &dups, &malformed); onlyOld {
+				if reseek == nil {
+					reseek = map[string]map[int32]kgo.EpochOffset{}
+				}
+				if reseek[ft.Topic] == nil {
+					reseek[ft.Topic] = map[int32]kgo.EpochOffset{}
+				}
+				reseek[ft.Topic][p.Partition] = kgo.EpochOffset{Epoch: -1, Offset: next}
 			}
-			f, bad := t.facts.build(r)
-			if bad {
-				malformed++
-			}
-			f.Write(lrs.AppendEmpty(), now)
-			st.next = r.Offset + 1
-			fresh = true
-		}
-		if len(p.Records) > 0 && !fresh {
-			if reseek == nil {
-				reseek = map[string]map[int32]kgo.EpochOffset{}
-			}
-			if reseek[p.Topic] == nil {
-				reseek[p.Topic] = map[int32]kgo.EpochOffset{}
-			}
-			reseek[p.Topic][p.Partition] = kgo.EpochOffset{Epoch: -1, Offset: st.next}
 		}
 	})
 	t.mu.Unlock()
@@ -371,6 +357,34 @@ func (t *tailer) collect(ctx context.Context, fetches kgo.Fetches) (plog.Logs, i
 		t.cl.SetOffsets(reseek)
 	}
 	return ld, lrs.Len()
+}
+
+// collectPartition appends the facts of a partition's new records and returns the receiver's
+// position in it, and whether the partition returned only records emitted already. The caller
+// holds t.mu.
+func (t *tailer) collectPartition(topic string, p kgo.FetchPartition, lrs plog.LogRecordSlice, now time.Time, dups, malformed *int64) (next int64, onlyOld bool) {
+	st := t.parts[topicPartition{topic, p.Partition}]
+	if st == nil || !st.assigned {
+		return 0, false // removed since the fetch was buffered
+	}
+	if p.HighWatermark >= 0 {
+		st.hw = p.HighWatermark
+	}
+	fresh := false
+	for _, r := range p.Records {
+		if r.Offset < st.next {
+			*dups++
+			continue
+		}
+		f, bad := t.facts.build(r)
+		if bad {
+			*malformed++
+		}
+		f.Write(lrs.AppendEmpty(), now)
+		st.next = r.Offset + 1
+		fresh = true
+	}
+	return st.next, len(p.Records) > 0 && !fresh
 }
 
 // deliver hands a batch to the next consumer, retrying retryable errors with backoff until it is
