@@ -4,7 +4,7 @@
 #                                    E2E_SCENARIOS / E2E_CONFIGS, comma- or space-separated, also work)
 # Captures go to E2E_OUT (default: a new temp dir), one directory per run: SCENARIO-CONFIG/,
 # with run-scenario's output in SCENARIO-CONFIG.log and lineage-eval's in SCENARIO-CONFIG.eval (and,
-# after the lineage processor, SCENARIO-CONFIG.stitched.eval).
+# after the lineage processor configured as e2e/config/lineage-processor.yaml, SCENARIO-CONFIG.stitched.eval).
 # Env: E2E_OUT, E2E_SKIP_FETCH=1 (do not run fetch.sh), plus everything run-scenario.sh reads
 #      (e.g. RESTART_STREAMS=1: every run restarts the Streams app with restoration, then a second burst).
 # Each stitched evaluation is held to its row in e2e/thresholds.txt (floor: fail when missed; target:
@@ -69,7 +69,7 @@ for s in "${scen[@]}"; do
     [[ -f "$dir/truth.json" ]] && recs="$(jq '.records | length' "$dir/truth.json" 2>/dev/null || echo -)"
     if [[ "$rstatus" == ok ]]; then
       metrics="$(evaluate "$dir" "$OUT/$name.eval")" || failed=1
-      if stitched="$(evaluate "$dir" "$OUT/$name.stitched.eval" --stitch)"; then
+      if stitched="$(evaluate "$dir" "$OUT/$name.stitched.eval" --stitch --config "$E2E/config/lineage-processor.yaml")"; then
         verdict="$(check "$s" "$c" "$stitched")" || failed=1
       else
         failed=1

@@ -421,14 +421,15 @@ func (r windowEmitRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolv
 	if p := idx.edgeOf(e.key()); p != nil {
 		return p, statusFound, nil
 	}
-	pk := spanKey{e.traceID, e.parentID}
-	if e.isRoot() {
-		return nil, statusWait, []wakeKey{edgeWake(e.key())}
+	// An emission is re-parented to its window's last record by record_timestamp (or
+	// streams_misparented): its current parent is the record that closed the window. Only when
+	// nothing will decide it any more does that parent stand in.
+	if idx.lastChance {
+		if p := idx.consumerBySpanKey(spanKey{e.traceID, e.parentID}); p != nil {
+			return p, statusFound, nil
+		}
 	}
-	if p := idx.consumerBySpanKey(pk); p != nil {
-		return p, statusFound, nil
-	}
-	return nil, statusWait, []wakeKey{spanWake(pk), edgeWake(e.key())}
+	return nil, statusWait, []wakeKey{edgeWake(e.key())}
 }
 
 func (r windowEmitRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
