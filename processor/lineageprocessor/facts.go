@@ -95,9 +95,10 @@ func (ix *coordIndex) factAt(c coordinate) (fact, bool) {
 	return ix.facts.facts.get(c, ix.now)
 }
 
-// isFactSubject: the spans the record_* rules look up by their record's fact.
+// isFactSubject: the spans the record_* rules look up by their record's fact: producer spans,
+// and the process spans of Kafka Streams threads and Kafka Connect task threads (MirrorMaker 2).
 func isFactSubject(s *spanInfo) bool {
-	return s.hasCoord && (s.kind == ptrace.SpanKindProducer || isStreamThread(s.thread))
+	return s.hasCoord && (s.kind == ptrace.SpanKindProducer || isStreamThread(s.thread) || isTaskThread(s.thread))
 }
 
 // addFact indexes a fact and files the spans already indexed at its coordinate.
