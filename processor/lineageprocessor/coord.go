@@ -120,8 +120,11 @@ type spanInfo struct {
 	group     string // consumer group (= application.id on Streams process spans)
 	// receive: a poll's span under receive telemetry (the records' process spans are its children)
 	receive bool
-	start   pcommon.Timestamp
-	end     pcommon.Timestamp
+	// links of a Kafka Connect sink batch span (a root CONSUMER span on a task thread): the
+	// producer spans of its records
+	links []spanKey
+	start pcommon.Timestamp
+	end   pcommon.Timestamp
 }
 
 func (s *spanInfo) isRoot() bool { return s.parentID.IsEmpty() }
@@ -168,6 +171,12 @@ func readSpanInfo(span ptrace.Span, service, resourceCluster string) spanInfo {
 	if info.kind == ptrace.SpanKindProducer || info.kind == ptrace.SpanKindConsumer {
 		info.coord, info.hasCoord = parseCoordinate(attrs, resourceCluster)
 	}
+	if info.kind == ptrace.SpanKindConsumer && info.isRoot() && !info.hasCoord && isTaskThread(info.thread) {
+		for i := 0; i < span.Links().Len(); i++ {
+			l := span.Links().At(i)
+			info.links = append(info.links, spanKey{l.TraceID(), l.SpanID()})
+		}
+	}
 	return info
 }
 
@@ -202,8 +211,9 @@ func isBreakPoint(s *spanInfo) bool {
 		return isStreamThread(s.thread) || isTaskThread(s.thread)
 	case ptrace.SpanKindConsumer:
 		// A poll's receive span (receive telemetry) roots the process spans of records from many
-		// traces: held, so that they can leave it with their descendants.
-		return s.hasCoord || s.receive
+		// traces: held, so that they can leave it with their descendants. A Connect sink batch
+		// links to its records instead of continuing their trace.
+		return s.hasCoord || s.receive || len(s.links) > 0
 	}
 	return false
 }

@@ -76,6 +76,7 @@ func edgeWake(k spanKey) wakeKey { return wakeKey{edge: k} }
 func defaultRules(cfg *Config) []Rule {
 	return []Rule{
 		offsetHopRule{},
+		sinkBatchRule{},
 		mirrorCopyRule{},
 		recordKeyRule{},
 		recordHeaderRule{},

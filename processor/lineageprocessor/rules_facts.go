@@ -17,7 +17,6 @@ const (
 	ruleStoreDelete      = "store_delete"
 	ruleRecordContext    = "record_context"
 	ruleWindowEmit       = "window_emit"
-	ruleMirrorCopy       = "mirror_copy"
 	rulePunctuationDrain = "punctuation_drain"
 )
 
@@ -616,44 +615,4 @@ func (t tableJoins) tableRecords(idx *coordIndex, s *spanInfo) []*spanInfo {
 		}
 	}
 	return out
-}
-
-// mirrorCopyRule (`mirror_copy`): a root PRODUCER span T on a Kafka Connect task thread (a
-// MirrorMaker 2 target send, a new trace with the stock agent) copies the record that task read
-// last with the same partition, timestamp and key: MirrorMaker 2 keeps all three, and names the
-// target topic "<source alias>.<topic>" (default replication policy) or keeps the name (identity
-// policy). T's parent is the task's process span of that source record, so the event stays one
-// trace across clusters.
-type mirrorCopyRule struct{}
-
-func (mirrorCopyRule) Name() string { return ruleMirrorCopy }
-
-func (mirrorCopyRule) Applies(s *spanInfo) bool {
-	return s.kind == ptrace.SpanKindProducer && s.isRoot() && s.hasCoord && isTaskThread(s.thread)
-}
-
-func (mirrorCopyRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
-	f, ok := idx.factAt(s.coord)
-	if !ok {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
-	}
-	k := tsKey{s.service, s.thread, f.timestamp}
-	list := idx.facts.byTS[k]
-	for i := sort.Search(len(list), func(i int) bool { return list[i].end > s.start }) - 1; i >= 0; i-- {
-		c := list[i]
-		if c.coord.partition == s.coord.partition && isMirrorOf(s.coord.topic, c.coord.topic) &&
-			idx.facts.filed[c].keyHash == f.keyHash && c.coord.cluster != s.coord.cluster {
-			return c, statusFound, nil
-		}
-	}
-	return nil, statusWait, []wakeKey{tsWake(k)}
-}
-
-// isMirrorOf reports whether target is MirrorMaker 2's name for source: "<alias>.<source>"
-// (default replication policy) or source itself (identity replication policy).
-func isMirrorOf(target, source string) bool {
-	if target == source {
-		return true
-	}
-	return len(target) > len(source)+1 && target[len(target)-len(source)-1] == '.' && target[len(target)-len(source):] == source
 }

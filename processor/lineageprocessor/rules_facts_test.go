@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/eventlineage/lineage/internal/recordfact"
 )
@@ -302,39 +301,4 @@ func TestWindowEmitTombstone(t *testing.T) {
 	d := out[sid(50)]
 	assert.Equal(t, ruleWindowEmit, strAttr(d, attrRule))
 	assert.Equal(t, tid(3), d.TraceID(), "the window's last withdrawal, not the approval sent after the window result")
-}
-
-// MirrorMaker 2 (dc1 -> dc2, default replication policy): the task's process span of the source
-// record (transactions/0/5 on dc1) and, later on the same task thread, the target send to
-// dc1.transactions on dc2 — a new root with the stock agent. Same partition, timestamp and key:
-// the send belongs under the process span. A copy of another record (other timestamp) does not.
-func TestMirrorCopyAcrossClusters(t *testing.T) {
-	const task = "task-thread-mm2-dc1-to-dc2-0"
-	x := prod("transaction-producer", 1, 1, 0, "main", "transactions", 5)
-	read := cons("kafka-connect-dc2", 1, 2, 1, task, "transactions", 5)
-	read6 := cons("kafka-connect-dc2", 3, 30, 31, task, "transactions", 6)
-	send := prod("kafka-connect-dc2", 5, 50, 0, task, "dc1.transactions", 9)
-	td := func(s ts, startMs int64, cluster string) ptrace.Traces {
-		d := sp{ts: s, startMs: startMs}.traces()
-		d.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr(attrClusterID, cluster)
-		return d
-	}
-	ld := factsOf(rf{topic: "transactions", offset: 5, key: "h-acct-1", tsMs: 10}, rf{topic: "transactions", offset: 6, key: "h-acct-1", tsMs: 11})
-	dc2 := factsOf(rf{topic: "dc1.transactions", offset: 9, key: "h-acct-1", tsMs: 10})
-	dc2.ResourceLogs().At(0).Resource().Attributes().PutStr(recordfact.AttrClusterID, "cluster-2")
-	h := newHarness(t, nil)
-	h.feedLogs(ld)
-	h.feedLogs(dc2)
-	h.feed(td(x, 100, "cluster-1"))
-	h.feed(td(read, 200, "cluster-1"))
-	h.feed(td(read6, 300, "cluster-1"))
-	h.feed(td(send, 400, "cluster-2"))
-	h.shutdown()
-	out := h.out()[sid(50)]
-	assert.Equal(t, ruleMirrorCopy, strAttr(out, attrRule))
-	assert.Equal(t, sid(2), out.ParentSpanID())
-	assert.Equal(t, tid(1), out.TraceID())
-	assert.True(t, isMirrorOf("dc1.transactions", "transactions"))
-	assert.True(t, isMirrorOf("transactions", "transactions"))
-	assert.False(t, isMirrorOf("xtransactions", "transactions"))
 }
