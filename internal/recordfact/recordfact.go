@@ -100,8 +100,10 @@ type Fact struct {
 	// Context is the record context of a Kafka Streams suppress buffer changelog value; nil
 	// otherwise.
 	Context *RecordContext
-	// UnwindowedKeyHash: see AttrUnwindowedKeyHash; empty when not reported.
+	// UnwindowedKeyHash and WindowStart: see AttrUnwindowedKeyHash and AttrWindowStart; empty
+	// and 0 when not reported.
 	UnwindowedKeyHash string
+	WindowStart       int64
 }
 
 // Coordinates of the record, the key under which the lineage processor joins facts and spans.
@@ -194,6 +196,9 @@ func Parse(lr plog.LogRecord, res pcommon.Resource) (Fact, error) {
 	if f.UnwindowedKeyHash, err = str(attrs, AttrUnwindowedKeyHash, false); err != nil {
 		return Fact{}, err
 	}
+	if f.WindowStart, err = integer(attrs, AttrWindowStart, false); err != nil {
+		return Fact{}, err
+	}
 	f.Timestamp = lr.Timestamp().AsTime()
 	// The receiver sets the span id and flags only together with a trace id.
 	if tid := lr.TraceID(); !tid.IsEmpty() {
@@ -248,6 +253,7 @@ func (f Fact) Write(lr plog.LogRecord, observed time.Time) {
 	}
 	if f.UnwindowedKeyHash != "" {
 		a.PutStr(AttrUnwindowedKeyHash, f.UnwindowedKeyHash)
+		a.PutInt(AttrWindowStart, f.WindowStart)
 	}
 	// Sorted so that equal facts serialize identically.
 	for _, name := range slices.Sorted(maps.Keys(f.Headers)) {

@@ -28,6 +28,9 @@ const (
 	// key followed by the 8-byte window start, e.g. in suppress buffers). It ties a suppress
 	// buffer's records — tombstones carry no other clue — to the window result of that key.
 	AttrUnwindowedKeyHash = "kafka.streams.unwindowed_key_hash"
+	// AttrWindowStart (int, ms since the epoch) is, reported with AttrUnwindowedKeyHash, the last 8
+	// bytes of the key read as a window start: which window of the record key the record is about.
+	AttrWindowStart = "kafka.streams.window_start"
 
 	// SuppressBufferHeader is the header Kafka Streams (2.4+) puts on its suppress buffer
 	// changelog records; SuppressBufferV3 is its value for the format DecodeSuppressBufferContext

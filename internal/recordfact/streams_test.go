@@ -48,7 +48,7 @@ func TestDecodeSuppressBufferContext(t *testing.T) {
 func TestContextRoundTrip(t *testing.T) {
 	f := sampleFact()
 	f.Context = &RecordContext{Topic: "transactions", Partition: 1, Offset: 6, Timestamp: 1795678417000}
-	f.UnwindowedKeyHash = "4f1b"
+	f.UnwindowedKeyHash, f.WindowStart = "4f1b", 1795678410000
 	lr, res := write(f)
 	got, err := Parse(lr, res)
 	require.NoError(t, err)

@@ -26,8 +26,9 @@ type fact struct {
 	ctx    coordinate
 	ctxTS  int64
 	hasCtx bool
-	// the key hash of a windowed changelog key's record key
+	// the key hash of a windowed changelog key's record key, and its window start
 	unwindowedHash string
+	windowStart    int64
 }
 
 // hashKey names the Streams process spans of one thread whose input record has one key hash;
@@ -248,7 +249,7 @@ func (p *lineageProcessor) consumeFact(rec plog.LogRecord, res pcommon.Resource,
 	}
 	c := factCoordinate(&f)
 	fa := fact{keyHash: f.KeyHash, tombstone: f.Tombstone, timestamp: f.Timestamp.UnixMilli(), header: hdr,
-		unwindowedHash: f.UnwindowedKeyHash}
+		unwindowedHash: f.UnwindowedKeyHash, windowStart: f.WindowStart}
 	if x := f.Context; x != nil {
 		fa.ctx = coordinate{cluster: c.cluster, topic: x.Topic, partition: x.Partition, offset: x.Offset}
 		fa.ctxTS, fa.hasCtx = x.Timestamp, true

@@ -402,8 +402,9 @@ func (storeDeleteRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spa
 
 // windowEmitRule (`window_emit`): a root changelog tombstone on a Kafka Streams thread that
 // deletes no earlier write (a suppress buffer entry emitted before any commit flushed it) and
-// whose key is a windowed key: the window result of that key — the latest emission (isEmission)
-// of the record key on the thread before the tombstone — emptied the entry. The tombstone belongs to that result's
+// whose key is a windowed key: the window result of that key and window — the emission
+// (isEmission) of the record key on the thread before the tombstone whose timestamp falls in the
+// window — emptied the entry. The tombstone belongs to that result's
 // cause (its recovered or original parent), with the window's other records as fan-in.
 type windowEmitRule struct{}
 
@@ -452,12 +453,21 @@ func (windowEmitRule) emission(idx *coordIndex, s *spanInfo) (*spanInfo, resolve
 	if _, st, _ := entryWrites(idx, s); st == statusFound {
 		return noEvidence() // it deletes a written entry: store_delete's
 	}
+	// Of the key's emissions before the tombstone, the result of the tombstone's window is the
+	// earliest whose timestamp (the window's last record) is at or after the window start: the
+	// results of earlier windows are older than that start, those of later windows newer.
 	k := hashKey{s.service, s.thread, f.unwindowedHash}
 	sends := idx.facts.sends[k]
-	for i := sort.Search(len(sends), func(i int) bool { return sends[i].start >= s.start }) - 1; i >= 0; i-- {
-		if isEmission(idx, sends[i]) {
-			return sends[i], statusFound, nil
+	var best *spanInfo
+	var bestTS int64
+	for _, e := range sends[:sort.Search(len(sends), func(i int) bool { return sends[i].start >= s.start })] {
+		ts := idx.facts.filed[e].timestamp
+		if ts >= f.windowStart && (best == nil || ts < bestTS) && isEmission(idx, e) {
+			best, bestTS = e, ts
 		}
+	}
+	if best != nil {
+		return best, statusFound, nil
 	}
 	return nil, statusWait, []wakeKey{sendWake(k)}
 }

@@ -290,7 +290,7 @@ func TestWindowEmitTombstone(t *testing.T) {
 		rf{topic: "withdrawal-windows", offset: 0, key: "h-acct-1", tsMs: 10},
 		rf{topic: "withdrawals-approved", offset: 0, key: "h-acct-1", tsMs: 20})
 	fa := recordfact.Fact{Topic: suppressC, Offset: 0, KeyHash: "h-acct-1@0", Tombstone: true, Timestamp: time.UnixMilli(30000),
-		UnwindowedKeyHash: "h-acct-1"}
+		UnwindowedKeyHash: "h-acct-1", WindowStart: 0}
 	fa.Write(ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty(), base)
 	h := newHarness(t, nil)
 	feedWithFacts(h, []sp{p7, w7, p9, s, other, tomb}, ld, true)

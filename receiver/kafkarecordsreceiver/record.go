@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"hash"
 	"strings"
@@ -65,6 +66,7 @@ func (b *factBuilder) build(r *kgo.Record) (f recordfact.Fact, malformedTracepar
 			b.hash.Write(r.Key[:len(r.Key)-recordfact.WindowStartSize])
 			b.sum = b.hash.Sum(b.sum[:0])
 			f.UnwindowedKeyHash = hex.EncodeToString(b.sum)
+			f.WindowStart = int64(binary.BigEndian.Uint64(r.Key[len(r.Key)-recordfact.WindowStartSize:]))
 		}
 	}
 	if len(r.Headers) == 0 {

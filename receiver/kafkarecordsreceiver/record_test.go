@@ -75,6 +75,7 @@ func TestBuildFactSuppressBufferContext(t *testing.T) {
 	tomb, _ := b.build(&kgo.Record{Topic: "app-suppress-store-changelog", Key: append([]byte("acct-1"), 0, 0, 0, 1, 0, 0, 0, 2)})
 	plain, _ := b.build(&kgo.Record{Topic: "withdrawals", Key: []byte("acct-1")})
 	assert.Equal(t, plain.KeyHash, tomb.UnwindowedKeyHash, "the windowed key's record key")
+	assert.Equal(t, int64(1<<32+2), tomb.WindowStart)
 	assert.Empty(t, plain.UnwindowedKeyHash, "not a changelog")
 
 	f, _ = b.build(&kgo.Record{Topic: "app-suppress-store-changelog", Value: value[:10], Headers: hdr})
