@@ -916,8 +916,8 @@ func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
 func (p *lineageProcessor) lastChance(u *unit, now time.Time) bool {
 	p.unregisterWake(u)
 	p.index.lastChance = true
+	defer func() { p.index.lastChance = false }() // also while the edge's fan-in is gathered
 	parent, rule, st, _ := p.resolve(&u.head.info)
-	p.index.lastChance = false
 	if st != statusFound {
 		return false
 	}

@@ -185,20 +185,27 @@ func TestMalformedFactCountedAndPassedOn(t *testing.T) {
 // The last punctuation of a run: nothing follows on the thread, so the burst is known complete
 // only when decision_wait runs out; the rules then decide with what they have.
 func TestPunctuationDrainDecidedAtLastChance(t *testing.T) {
+	p4 := sp{ts: cons(wp, 3, 30, 31, streamThread, "transactions", 4), startMs: 1000, durMs: 2}
+	put4 := sp{ts: prod(wp, 3, 32, 30, streamThread, summaryBufferC, 0), startMs: 1001}
 	p5 := sp{ts: cons(wp, 1, 2, 1, streamThread, "transactions", 5), startMs: 2000, durMs: 2}
 	put5 := sp{ts: prod(wp, 1, 3, 2, streamThread, summaryBufferC, 1), startMs: 2001}
 	s := sp{ts: prod(wp, 7, 70, 0, streamThread, "summaries", 0), startMs: 5000}
 	d5 := sp{ts: prod(wp, 8, 80, 0, streamThread, summaryBufferC, 2), startMs: 5002, tombstone: true}
+	d4 := sp{ts: prod(wp, 9, 90, 0, streamThread, summaryBufferC, 3), startMs: 5003, tombstone: true}
 	h := newHarness(t, nil)
-	feedWithFacts(h, []sp{p5, put5, s, d5}, factsOf(rf{topic: "transactions", offset: 5, key: "h-acct-2", tsMs: 20},
+	feedWithFacts(h, []sp{p4, put4, p5, put5, s, d5, d4}, factsOf(rf{topic: "transactions", offset: 4, key: "h-acct-1", tsMs: 10},
+		rf{topic: "transactions", offset: 5, key: "h-acct-2", tsMs: 20},
+		rf{topic: summaryBufferC, offset: 0, key: "h-ev-4", tsMs: 10},
 		rf{topic: summaryBufferC, offset: 1, key: "h-ev-5", tsMs: 20},
 		rf{topic: "summaries", offset: 0, key: "h-summary", tsMs: 50},
-		rf{topic: summaryBufferC, offset: 2, key: "h-ev-5", tsMs: 50, tombstone: true}), true)
+		rf{topic: summaryBufferC, offset: 2, key: "h-ev-5", tsMs: 50, tombstone: true},
+		rf{topic: summaryBufferC, offset: 3, key: "h-ev-4", tsMs: 50, tombstone: true}), true)
 	assert.NotContains(t, h.out(), sid(70), "the burst may go on")
 	h.advance(h.p.cfg.DecisionWait + time.Second)
 	out := h.out()[sid(70)]
 	assert.Equal(t, rulePunctuationDrain, strAttr(out, attrRule))
 	assert.Equal(t, sid(2), out.ParentSpanID())
+	assertLink(t, out, tid(3), sid(30), ruleFanIn)
 	assert.Zero(t, h.p.stats.expiredTraces)
 }
 
