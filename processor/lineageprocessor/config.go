@@ -3,6 +3,7 @@ package lineageprocessor // import "github.com/eventlineage/lineage/processor/li
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
@@ -58,6 +59,10 @@ type Config struct {
 	// a join output to the table record it read (rule table_join, needs record facts).
 	TableJoins []TableJoin `mapstructure:"table_joins"`
 
+	// Connect names the Kafka Connect REST endpoints to read connector configurations from, so
+	// that the spans of a connector's task threads carry its transform chain (SMTs leave no span).
+	Connect ConnectConfig `mapstructure:"connect"`
+
 	// MaxBufferedLogRecords bounds the number of log records held while their trace is
 	// undecided (logs pipeline, rewrite mode). When it is reached the oldest are passed on with
 	// their original ids.
@@ -67,6 +72,17 @@ type Config struct {
 	// Streams cache flush and the start of the downstream forward of the same key (rule
 	// streams_changelog). The captures show at most 28 ms.
 	FlushPairingWindow time.Duration `mapstructure:"flush_pairing_window"`
+}
+
+// ConnectConfig configures reading connector configurations from Kafka Connect REST APIs.
+type ConnectConfig struct {
+	// URLs are REST base URLs of Connect clusters (one worker each), e.g. http://connect-1:8083.
+	// None: no connector is described.
+	URLs []string `mapstructure:"urls"`
+	// RefreshInterval is how often the connectors are read again.
+	RefreshInterval time.Duration `mapstructure:"refresh_interval"`
+	// Timeout bounds one request.
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // TableJoin is one declared stream-table join of a Kafka Streams app.
@@ -128,6 +144,14 @@ func (c *Config) Validate() error {
 		if slices.Contains(j.Outputs, j.Table) {
 			errs = append(errs, fmt.Errorf("table_joins[%d]: the table topic %q cannot be an output", i, j.Table))
 		}
+	}
+	for i, u := range c.Connect.URLs {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			errs = append(errs, fmt.Errorf("connect::urls[%d]: want an http(s) URL, got %q", i, u))
+		}
+	}
+	if len(c.Connect.URLs) > 0 && (c.Connect.RefreshInterval <= 0 || c.Connect.Timeout <= 0) {
+		errs = append(errs, fmt.Errorf("connect: refresh_interval and timeout must be positive, got %s and %s", c.Connect.RefreshInterval, c.Connect.Timeout))
 	}
 	if c.ClusterAttribute == "" {
 		errs = append(errs, errors.New("cluster_attribute: must not be empty"))

@@ -27,6 +27,12 @@ func TestLoadConfig(t *testing.T) {
 			MaxBufferedLogRecords: 3000, MappingTTL: 30 * time.Minute, MaxMappings: 2000, IndexTTL: 2 * time.Minute,
 			ClusterAttribute: "deployment.kafka.cluster", FlushPairingWindow: 50 * time.Millisecond,
 			TableJoins: []TableJoin{{Service: "withdrawal-processor", Table: "accounts", Outputs: []string{"withdrawals-approved"}}},
+			Connect:    ConnectConfig{URLs: []string{"http://connect-1:8083"}, RefreshInterval: 30 * time.Second, Timeout: 2 * time.Second},
+		}},
+		{id: component.NewIDWithName(componentType, "bad_connect"), wantErr: []string{
+			`connect::urls[0]: want an http(s) URL, got "ftp://connect-1:8083"`,
+			`connect::urls[1]: want an http(s) URL, got "connect-2"`,
+			"connect: refresh_interval and timeout must be positive, got 0s and 5s",
 		}},
 		{id: component.NewIDWithName(componentType, "bad_joins"), wantErr: []string{
 			`table_joins[0]: the table topic "accounts" cannot be an output`,

@@ -32,6 +32,9 @@ const (
 	DefaultFlushPairingWindow = 100 * time.Millisecond
 	// DefaultMaxBufferedLogRecords is the default Config.MaxBufferedLogRecords.
 	DefaultMaxBufferedLogRecords = 100_000
+	// DefaultConnectRefreshInterval and DefaultConnectTimeout are the defaults of Config.Connect.
+	DefaultConnectRefreshInterval = time.Minute
+	DefaultConnectTimeout         = 5 * time.Second
 	// DefaultClusterAttribute is the default Config.ClusterAttribute.
 	DefaultClusterAttribute = "kafka.cluster.name"
 )
@@ -57,6 +60,7 @@ func createDefaultConfig() component.Config {
 		ClusterAttribute: DefaultClusterAttribute,
 
 		MaxBufferedLogRecords: DefaultMaxBufferedLogRecords,
+		Connect:               ConnectConfig{RefreshInterval: DefaultConnectRefreshInterval, Timeout: DefaultConnectTimeout},
 
 		FlushPairingWindow: DefaultFlushPairingWindow,
 	}

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
+
+	"github.com/eventlineage/lineage/internal/connectconfig"
 )
 
 // clock is the processor's only source of time, injectable for tests.
@@ -78,6 +80,7 @@ type unit struct {
 type lineageProcessor struct {
 	cfg      *Config
 	joins    tableJoins
+	connect  *connectconfig.Poller // nil without Config.Connect URLs
 	logger   *zap.Logger
 	next     consumer.Traces // nil when no traces pipeline uses the processor
 	nextLogs consumer.Logs   // nil when no logs pipeline uses the processor
@@ -129,7 +132,7 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 	if err != nil {
 		return nil, err
 	}
-	return &lineageProcessor{
+	p := &lineageProcessor{
 		cfg:       cfg,
 		joins:     newTableJoins(cfg.TableJoins),
 		logger:    set.Logger,
@@ -148,7 +151,9 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 		touched:   map[wakeKey]struct{}{},
 		logs:      newLogBuffer(),
 		stop:      make(chan struct{}),
-	}, nil
+	}
+	p.connect = newConnectPoller(cfg, p)
+	return p, nil
 }
 
 func (p *lineageProcessor) Capabilities() consumer.Capabilities {
@@ -156,6 +161,9 @@ func (p *lineageProcessor) Capabilities() consumer.Capabilities {
 }
 
 func (p *lineageProcessor) Start(context.Context, component.Host) error {
+	if p.connect != nil {
+		p.connect.Start()
+	}
 	interval := max(min(p.cfg.DecisionWait/4, maxTickInterval), time.Millisecond)
 	p.done.Add(1)
 	go func() {
@@ -178,6 +186,9 @@ func (p *lineageProcessor) Start(context.Context, component.Host) error {
 func (p *lineageProcessor) Shutdown(ctx context.Context) error {
 	p.stopOnce.Do(func() { close(p.stop) })
 	p.done.Wait()
+	if p.connect != nil {
+		p.connect.Shutdown()
+	}
 	p.mu.Lock()
 	n := p.heldSpans
 	for _, u := range p.units {
@@ -267,6 +278,7 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 				}
 				p.addJoinLinks(span, &info)
 				p.retargetLinks(span, now)
+				p.describeConnector(span, &info)
 				if st, ok := p.synthesizeStateStore(span, &info, nil); ok {
 					synth = append(synth, st)
 				}
@@ -974,6 +986,7 @@ func (p *lineageProcessor) takeReleased() ptrace.Traces {
 	for _, e := range p.released {
 		p.addJoinLinks(e.span, &e.info)
 		p.retargetLinks(e.span, now)
+		p.describeConnector(e.span, &e.info)
 		if st, ok := p.synthesizeStateStore(e.span, &e.info, e.linkParent); ok {
 			if _, seen := synthOf[e.scope.res]; !seen {
 				synthRes = append(synthRes, e.scope.res)

@@ -1,6 +1,8 @@
 package lineageprocessor
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -75,4 +77,31 @@ func TestMirrorCopyAcrossClusters(t *testing.T) {
 	assert.True(t, isMirrorOf("dc1.transactions", "transactions"))
 	assert.True(t, isMirrorOf("transactions", "transactions"))
 	assert.False(t, isMirrorOf("xtransactions", "transactions"))
+}
+
+// With Connect REST endpoints configured, the spans of a connector's task threads carry its
+// transform chain, marked as read from the configuration.
+func TestConnectorTransformsOnTaskThreadSpans(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"crm-accounts-source":{"info":{"name":"crm-accounts-source","type":"source","config":{` +
+			`"connector.class":"lineage.demo.connect.CrmAccountsSourceConnector","transforms":"key,mask",` +
+			`"transforms.key.type":"org.apache.kafka.connect.transforms.ValueToKey",` +
+			`"transforms.mask.type":"org.apache.kafka.connect.transforms.MaskField$Value"}}}}`))
+	}))
+	defer srv.Close()
+	h := newHarness(t, func(c *Config) { c.Connect.URLs = []string{srv.URL} })
+	h.p.connect.Refresh(t.Context())
+	h.feed(tracesOf(prod("kafka-connect-dc1", 1, 1, 0, "task-thread-crm-accounts-source-0", "accounts", 0)))
+	h.feed(tracesOf(prod("transaction-producer", 2, 2, 0, "main", "transactions", 0)))
+	h.shutdown()
+	out := h.out()
+	s := out[sid(1)]
+	assert.Equal(t, "crm-accounts-source", strAttr(s, attrConnector))
+	assert.Equal(t, "lineage.demo.connect.CrmAccountsSourceConnector", strAttr(s, attrConnectorClass))
+	v, ok := s.Attributes().Get(attrTransforms)
+	require.True(t, ok)
+	assert.Equal(t, []any{"key=org.apache.kafka.connect.transforms.ValueToKey", "mask=org.apache.kafka.connect.transforms.MaskField$Value"}, v.Slice().AsRaw())
+	assert.Equal(t, derivedFromConfig, strAttr(s, attrTransformsFrom))
+	_, ok = out[sid(2)].Attributes().Get(attrConnector)
+	assert.False(t, ok)
 }
