@@ -35,6 +35,7 @@ const (
 	stateRule        = 1 // waiting for a rule to find the parent of head
 	stateParent      = 2 // rewrite mode: parent found, waiting for the parent's unit to be decided
 	stateReleasedAll = 3
+	stateLinkWait    = 4 // a span whose links point into a held group: released after that group
 )
 
 // resHandle / scopeHandle own a copy of the resource / scope of held spans.
@@ -273,7 +274,7 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
 				info := readSpanInfo(span, service, cluster)
 				p.index.observe(&info, now, p.touch)
-				if p.ingest(span, &info, now, handle) {
+				if p.ingest(span, &info, now, handle) || p.holdForLinks(span, &info, now, handle) {
 					return true
 				}
 				p.addJoinLinks(span, &info)
@@ -862,6 +863,14 @@ func (p *lineageProcessor) release(u *unit, now time.Time) {
 	if u.released {
 		return
 	}
+	if w := p.linkTargetGroup(u); w != nil && now.Before(u.deadline) {
+		// a configured link would point into a group whose trace may still change: go after it
+		p.unregisterWake(u)
+		u.state = stateLinkWait
+		u.waitingOn = w
+		w.dependents = append(w.dependents, u)
+		return
+	}
 	u.released = true
 	u.state = stateReleasedAll
 	p.unregisterWake(u)
@@ -882,10 +891,57 @@ func (p *lineageProcessor) release(u *unit, now time.Time) {
 	deps := u.dependents
 	u.dependents = nil
 	for _, d := range deps {
-		if !d.released && d.state == stateParent && d.waitingOn == u {
+		if d.released || d.waitingOn != u {
+			continue
+		}
+		switch d.state {
+		case stateParent:
 			p.finishEdge(d, now)
+		case stateLinkWait:
+			p.releaseUnstitched(d, now)
 		}
 	}
+}
+
+// linkTargetGroup returns another held, undecided group holding a span that a configured link of
+// one of u's spans points to, or nil.
+func (p *lineageProcessor) linkTargetGroup(u *unit) *unit {
+	if len(p.joins) == 0 {
+		return nil
+	}
+	for _, e := range u.entries {
+		for _, t := range p.joins.tableRecords(p.index, &e.info) {
+			if pe := p.held[t.key()]; pe != nil && pe.unit != u && !pe.unit.released && !waitsOn(pe.unit, u) {
+				return pe.unit
+			}
+		}
+	}
+	return nil
+}
+
+// holdForLinks holds a span that would pass now while the span its configured links point to
+// (table_join) sits in a held group whose trace may still change: a link written now could point
+// at a trace the target then leaves. It is released unchanged (links retargeted) after that group.
+func (p *lineageProcessor) holdForLinks(span ptrace.Span, info *spanInfo, now time.Time, handle func() *scopeHandle) bool {
+	for _, t := range p.joins.tableRecords(p.index, info) {
+		pe := p.held[t.key()]
+		if pe == nil || pe.unit.released {
+			continue
+		}
+		u := p.newUnit(unitKindSpan, info.traceID, now)
+		e := &entry{span: ptrace.NewSpan(), scope: handle(), info: *info, size: estimateSpanSize(span), unit: u}
+		span.CopyTo(e.span)
+		u.entries = append(u.entries, e)
+		u.head = e
+		p.held[info.key()] = e
+		p.heldSpans++
+		p.heldBytes += e.size
+		u.state = stateLinkWait
+		u.waitingOn = pe.unit
+		pe.unit.dependents = append(pe.unit.dependents, u)
+		return true
+	}
+	return false
 }
 
 // expire releases the units whose decision_wait has run out.
@@ -902,6 +958,8 @@ func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
 		switch u.state {
 		case stateParent:
 			p.finishEdge(u, now)
+		case stateLinkWait:
+			p.releaseUnstitched(u, now)
 		case stateRule:
 			if p.lastChance(u, now) {
 				continue
