@@ -1,0 +1,230 @@
+package lineageprocessor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/eventlineage/lineage/internal/loadgen"
+)
+
+// benchLoad is the schedule of cmd/lineage-bench (internal/loadgen.Generator) on a virtual time
+// line: replicas of the captures, each a distinct journey, start so that the offered rate is
+// rate spans/s; a replica's requests are due at its start plus their arrival offset in the
+// capture; every 50 ms the due requests are grouped per JVM into requests of at most 512 spans.
+// The processor's clock follows the virtual time and its ticker runs every virtual second, so
+// decision_wait works as in the collector, without waiting for it.
+type benchLoad struct {
+	templates []*loadgen.Template
+	rate      float64
+	spans     int
+}
+
+const (
+	benchTick     = 50 * time.Millisecond
+	benchMaxBatch = 512
+)
+
+// benchSpans is the number of spans replayed per benchmark iteration: LINEAGE_BENCH_SPANS, or
+// 100000 (the collector bench replays 1M; the per-span cost settles after a few decision waits).
+func benchSpans(tb testing.TB) int {
+	if s := os.Getenv("LINEAGE_BENCH_SPANS"); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(tb, err)
+		return n
+	}
+	return 100000
+}
+
+func newBenchLoad(tb testing.TB, spans int) *benchLoad {
+	l := &benchLoad{rate: 30000, spans: spans}
+	for _, c := range []string{"withdrawal-a", "withdrawal-b", "withdrawal-c"} {
+		path := filepath.Join(capturesDir, c, "spans.jsonl")
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			tb.Skipf("capture %s not present", c)
+		}
+		t, err := loadgen.LoadTemplate(path)
+		require.NoError(tb, err)
+		l.templates = append(l.templates, t)
+	}
+	return l
+}
+
+type benchReplica struct {
+	t     *loadgen.Template
+	r     loadgen.Replica
+	start time.Duration
+	next  int
+}
+
+// run calls build once per virtual tick with the tick's time and its requests (grouped per JVM,
+// in service order), until every replica is sent. It returns the number of spans sent.
+func (l *benchLoad) run(begin time.Time, each func(now time.Time, batches []ptrace.Traces)) int {
+	var stride int64
+	for _, t := range l.templates {
+		stride = max(stride, t.MaxOffset+1)
+	}
+	var (
+		active    []*benchReplica
+		scheduled int
+		replicas  int
+		sent      int
+	)
+	for due := time.Duration(0); ; due += benchTick {
+		for scheduled < l.spans {
+			start := time.Duration(float64(scheduled) / l.rate * float64(time.Second))
+			if start > due {
+				break
+			}
+			t := l.templates[replicas%len(l.templates)]
+			n := uint64(replicas)
+			active = append(active, &benchReplica{t: t, start: start, r: loadgen.Replica{
+				N: n, OffsetShift: int64(n) * stride, Start: pcommon.NewTimestampFromTime(begin.Add(start)),
+			}})
+			replicas++
+			scheduled += t.Spans
+		}
+		pending := map[string]ptrace.Traces{}
+		var batches []ptrace.Traces
+		keep := active[:0]
+		for _, a := range active {
+			for ; a.next < len(a.t.Requests); a.next++ {
+				req := a.t.Requests[a.next]
+				if a.start+req.At > due {
+					break
+				}
+				td := a.t.Build(a.next, a.r)
+				p, ok := pending[req.Service]
+				if !ok {
+					p = ptrace.NewTraces()
+					pending[req.Service] = p
+				}
+				td.ResourceSpans().MoveAndAppendTo(p.ResourceSpans())
+				if p.SpanCount() >= benchMaxBatch {
+					batches = append(batches, p)
+					delete(pending, req.Service)
+				}
+			}
+			if a.next < len(a.t.Requests) {
+				keep = append(keep, a)
+			}
+		}
+		active = keep
+		svcs := make([]string, 0, len(pending))
+		for s := range pending {
+			svcs = append(svcs, s)
+		}
+		sort.Strings(svcs)
+		for _, s := range svcs {
+			batches = append(batches, pending[s])
+		}
+		for _, td := range batches {
+			sent += td.SpanCount()
+		}
+		each(begin.Add(due), batches)
+		if scheduled >= l.spans && len(active) == 0 {
+			return sent
+		}
+	}
+}
+
+// replayLoad feeds the load through a processor with the default configuration (mutate may
+// change it) on the virtual time line, then lets decision_wait expire and shuts down. Building
+// the requests is excluded from the benchmark timer.
+func replayLoad(b *testing.B, l *benchLoad, next consumer.Traces, mutate func(*Config)) (spans, peakHeld int) {
+	cfg := createDefaultConfig().(*Config)
+	if mutate != nil {
+		mutate(cfg)
+	}
+	require.NoError(b, cfg.Validate())
+	clk := newFakeClock()
+	p, err := newLineageProcessor(processortestSettings(), cfg, next, clk)
+	require.NoError(b, err)
+	ctx := context.Background()
+	begin := clk.Now()
+	lastTick := begin
+	b.StopTimer()
+	spans = l.run(begin, func(now time.Time, batches []ptrace.Traces) {
+		b.StartTimer()
+		clk.Advance(now.Sub(clk.Now()))
+		if now.Sub(lastTick) >= time.Second {
+			p.tick(ctx)
+			lastTick = now
+		}
+		for _, td := range batches {
+			if err := p.ConsumeTraces(ctx, td); err != nil {
+				b.Fatal(err)
+			}
+		}
+		peakHeld = max(peakHeld, p.heldSpans)
+		b.StopTimer()
+	})
+	b.StartTimer()
+	clk.Advance(cfg.DecisionWait + time.Second)
+	p.tick(ctx)
+	require.NoError(b, p.Shutdown(ctx))
+	return spans, peakHeld
+}
+
+// BenchmarkProcessCapture replays LINEAGE_BENCH_SPANS (default 100000) spans of the withdrawal
+// captures, scaled up as cmd/lineage-bench does at its default 30000 spans/s, through the
+// processor. ns/span and allocs/span are the processor's own cost (no gRPC, no protobuf);
+// "proto" is the protobuf decode + encode of the same requests, about what a receiver and an
+// exporter spend on every span, for scale.
+func BenchmarkProcessCapture(b *testing.B) {
+	l := newBenchLoad(b, benchSpans(b))
+	report := func(b *testing.B, spans int) {
+		n := float64(spans) * float64(b.N)
+		b.ReportMetric(n/b.Elapsed().Seconds(), "spans/s")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/span")
+		b.ReportMetric(float64(spans), "spans/op")
+	}
+	for _, mode := range []Mode{ModeRewrite, ModeLink} {
+		b.Run("lineage-"+string(mode), func(b *testing.B) {
+			b.ReportAllocs()
+			var spans, held int
+			for b.Loop() {
+				spans, held = replayLoad(b, l, consumertest.NewNop(), func(c *Config) { c.Mode = mode })
+			}
+			report(b, spans)
+			b.ReportMetric(float64(held), "peak_held")
+		})
+	}
+	b.Run("proto", func(b *testing.B) {
+		b.ReportAllocs()
+		var spans int
+		var m ptrace.ProtoMarshaler
+		var u ptrace.ProtoUnmarshaler
+		for b.Loop() {
+			b.StopTimer()
+			spans = l.run(time.Unix(1_795_676_000, 0), func(_ time.Time, batches []ptrace.Traces) {
+				bufs := make([][]byte, len(batches))
+				for i, td := range batches {
+					buf, err := m.MarshalTraces(td) // the sender's work
+					require.NoError(b, err)
+					bufs[i] = buf
+				}
+				b.StartTimer()
+				for _, buf := range bufs {
+					out, err := u.UnmarshalTraces(buf)
+					require.NoError(b, err)
+					_, err = m.MarshalTraces(out)
+					require.NoError(b, err)
+				}
+				b.StopTimer()
+			})
+			b.StartTimer()
+		}
+		report(b, spans)
+	})
+}
