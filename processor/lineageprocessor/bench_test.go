@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"testing"
@@ -31,7 +32,7 @@ type benchLoad struct {
 }
 
 const (
-	benchTick     = 50 * time.Millisecond
+	benchInterval = 50 * time.Millisecond
 	benchMaxBatch = 512
 )
 
@@ -67,7 +68,7 @@ type benchReplica struct {
 	next  int
 }
 
-// run calls build once per virtual tick with the tick's time and its requests (grouped per JVM,
+// run calls each once per virtual tick with the tick's time and its requests (grouped per JVM,
 // in service order), until every replica is sent. It returns the number of spans sent.
 func (l *benchLoad) run(begin time.Time, each func(now time.Time, batches []ptrace.Traces)) int {
 	var stride int64
@@ -80,7 +81,7 @@ func (l *benchLoad) run(begin time.Time, each func(now time.Time, batches []ptra
 		replicas  int
 		sent      int
 	)
-	for due := time.Duration(0); ; due += benchTick {
+	for due := time.Duration(0); ; due += benchInterval {
 		for scheduled < l.spans {
 			start := time.Duration(float64(scheduled) / l.rate * float64(time.Second))
 			if start > due {
@@ -138,47 +139,55 @@ func (l *benchLoad) run(begin time.Time, each func(now time.Time, batches []ptra
 	}
 }
 
-// replayLoad feeds the load through a processor with the default configuration (mutate may
-// change it) on the virtual time line, then lets decision_wait expire and shuts down. Building
-// the requests is excluded from the benchmark timer.
-func replayLoad(b *testing.B, l *benchLoad, next consumer.Traces, mutate func(*Config)) (spans, peakHeld int) {
+type benchStep struct {
+	now     time.Time
+	batches []ptrace.Traces
+}
+
+// build returns every tick of the load with its requests, built in advance so that the
+// benchmark times only the processor (stopping the timer per tick costs a stop-the-world).
+func (l *benchLoad) build(begin time.Time) (ticks []benchStep, spans int) {
+	spans = l.run(begin, func(now time.Time, batches []ptrace.Traces) {
+		ticks = append(ticks, benchStep{now, batches})
+	})
+	return ticks, spans
+}
+
+// replayLoad feeds the ticks through a processor with the default configuration (mutate may
+// change it) on the virtual time line, then lets decision_wait expire and shuts down. Consumed
+// requests are dropped from ticks as they go.
+func replayLoad(tb testing.TB, ticks []benchStep, clk *fakeClock, next consumer.Traces, mutate func(*Config)) (peakHeld int) {
 	cfg := createDefaultConfig().(*Config)
 	if mutate != nil {
 		mutate(cfg)
 	}
-	require.NoError(b, cfg.Validate())
-	clk := newFakeClock()
+	require.NoError(tb, cfg.Validate())
 	p, err := newLineageProcessor(processortestSettings(), cfg, next, clk)
-	require.NoError(b, err)
+	require.NoError(tb, err)
 	ctx := context.Background()
-	begin := clk.Now()
-	lastTick := begin
-	b.StopTimer()
-	spans = l.run(begin, func(now time.Time, batches []ptrace.Traces) {
-		b.StartTimer()
+	lastTick := clk.Now()
+	for i := range ticks {
+		now := ticks[i].now
 		clk.Advance(now.Sub(clk.Now()))
 		if now.Sub(lastTick) >= time.Second {
 			p.tick(ctx)
 			lastTick = now
 		}
-		for _, td := range batches {
-			if err := p.ConsumeTraces(ctx, td); err != nil {
-				b.Fatal(err)
-			}
+		for _, td := range ticks[i].batches {
+			require.NoError(tb, p.ConsumeTraces(ctx, td))
 		}
+		ticks[i] = benchStep{}
 		peakHeld = max(peakHeld, p.heldSpans)
-		b.StopTimer()
-	})
-	b.StartTimer()
+	}
 	clk.Advance(cfg.DecisionWait + time.Second)
 	p.tick(ctx)
-	require.NoError(b, p.Shutdown(ctx))
-	return spans, peakHeld
+	require.NoError(tb, p.Shutdown(ctx))
+	return peakHeld
 }
 
 // BenchmarkProcessCapture replays LINEAGE_BENCH_SPANS (default 100000) spans of the withdrawal
 // captures, scaled up as cmd/lineage-bench does at its default 30000 spans/s, through the
-// processor. ns/span and allocs/span are the processor's own cost (no gRPC, no protobuf);
+// processor. ns/span, B/op and allocs/op are the processor's own cost (no gRPC, no protobuf);
 // "proto" is the protobuf decode + encode of the same requests, about what a receiver and an
 // exporter spend on every span, for scale.
 func BenchmarkProcessCapture(b *testing.B) {
@@ -194,7 +203,13 @@ func BenchmarkProcessCapture(b *testing.B) {
 			b.ReportAllocs()
 			var spans, held int
 			for b.Loop() {
-				spans, held = replayLoad(b, l, consumertest.NewNop(), func(c *Config) { c.Mode = mode })
+				b.StopTimer()
+				clk := newFakeClock()
+				var ticks []benchStep
+				ticks, spans = l.build(clk.Now())
+				runtime.GC()
+				b.StartTimer()
+				held = replayLoad(b, ticks, clk, consumertest.NewNop(), func(c *Config) { c.Mode = mode })
 			}
 			report(b, spans)
 			b.ReportMetric(float64(held), "peak_held")
@@ -207,23 +222,25 @@ func BenchmarkProcessCapture(b *testing.B) {
 		var u ptrace.ProtoUnmarshaler
 		for b.Loop() {
 			b.StopTimer()
-			spans = l.run(time.Unix(1_795_676_000, 0), func(_ time.Time, batches []ptrace.Traces) {
-				bufs := make([][]byte, len(batches))
-				for i, td := range batches {
+			var ticks []benchStep
+			ticks, spans = l.build(time.Unix(1_795_676_000, 0))
+			var bufs [][]byte
+			for _, t := range ticks {
+				for _, td := range t.batches {
 					buf, err := m.MarshalTraces(td) // the sender's work
 					require.NoError(b, err)
-					bufs[i] = buf
+					bufs = append(bufs, buf)
 				}
-				b.StartTimer()
-				for _, buf := range bufs {
-					out, err := u.UnmarshalTraces(buf)
-					require.NoError(b, err)
-					_, err = m.MarshalTraces(out)
-					require.NoError(b, err)
-				}
-				b.StopTimer()
-			})
+			}
+			ticks = nil
+			runtime.GC()
 			b.StartTimer()
+			for _, buf := range bufs {
+				out, err := u.UnmarshalTraces(buf)
+				require.NoError(b, err)
+				_, err = m.MarshalTraces(out)
+				require.NoError(b, err)
+			}
 		}
 		report(b, spans)
 	})
