@@ -122,7 +122,7 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 	if err != nil {
 		return nil, err
 	}
-	return &lineageProcessor{
+	p := &lineageProcessor{
 		cfg:       cfg,
 		logger:    set.Logger,
 		next:      next,
@@ -139,7 +139,9 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 		waiters:   map[wakeKey]map[*unit]struct{}{},
 		touched:   map[wakeKey]struct{}{},
 		stop:      make(chan struct{}),
-	}, nil
+	}
+	p.index.onExpire = p.touch
+	return p, nil
 }
 
 func (p *lineageProcessor) Capabilities() consumer.Capabilities {

@@ -37,17 +37,18 @@ type Rule interface {
 	Resolve(idx *coordIndex, s *spanInfo) (parent *spanInfo, status resolveStatus, wakeOn []wakeKey)
 }
 
-// wakeKey is a coordinate, a spanKey, a (service, thread, key) of Streams process spans, a
-// (service, thread) of Streams root producer spans, or the spanKey of a span whose recovered edge
-// was recorded (exactly one is set); the index touches the coordinate of every span it indexes,
-// the spanKey of every producer and consumer span, the procKey of every keyed Streams process
-// span, the threadKey of every Streams root producer span and the edge key of every recorded edge.
+// wakeKey is a coordinate, a spanKey, a (service, thread, key) of Streams process spans, the
+// spanKey of a Streams root producer span whose successor on its thread changed, or the spanKey of
+// a span whose recovered edge was recorded (exactly one is set); the index touches the coordinate
+// of every span it indexes, the spanKey of every producer and consumer span, the procKey of every
+// keyed Streams process span, the next key of the root right before every Streams root producer
+// span it adds or drops (in start order on the thread), and the edge key of every recorded edge.
 type wakeKey struct {
-	coord  coordinate
-	span   spanKey
-	proc   procKey
-	thread threadKey
-	edge   spanKey
+	coord coordinate
+	span  spanKey
+	proc  procKey
+	next  spanKey
+	edge  spanKey
 }
 
 // procKey names the Streams process spans of one record key on one thread.
@@ -62,7 +63,7 @@ func spanWake(k spanKey) wakeKey { return wakeKey{span: k} }
 
 func procWake(k procKey) wakeKey { return wakeKey{proc: k} }
 
-func threadWake(k threadKey) wakeKey { return wakeKey{thread: k} }
+func nextWake(k spanKey) wakeKey { return wakeKey{next: k} }
 
 func edgeWake(k spanKey) wakeKey { return wakeKey{edge: k} }
 
@@ -157,6 +158,9 @@ type coordIndex struct {
 	appIDs map[string]string
 	queue  []indexItem
 	head   int
+	// onExpire is called with the wake keys touched by entries dropped in expire (the engine's
+	// touch; a no-op by default)
+	onExpire func(wakeKey)
 }
 
 type indexItem struct {
@@ -176,6 +180,7 @@ func newCoordIndex(ttl time.Duration, maxEntries int) *coordIndex {
 		roots:          map[threadKey][]*spanInfo{},
 		edges:          map[spanKey]*spanInfo{},
 		appIDs:         map[string]string{},
+		onExpire:       func(wakeKey) {},
 	}
 }
 
@@ -193,8 +198,9 @@ func isStreamsRootProducer(s *spanInfo) bool {
 	return s.kind == ptrace.SpanKindProducer && s.isRoot() && s.hasCoord && isStreamThread(s.thread)
 }
 
-// insertSorted inserts s into list ordered by less (stable: after equal elements).
-func insertSorted(list []*spanInfo, s *spanInfo, less func(a, b *spanInfo) bool) []*spanInfo {
+// insertSorted inserts s into list ordered by less (stable: after equal elements) and returns
+// the list and s's position. Spans arrive nearly in order: the scan from the end is short.
+func insertSorted(list []*spanInfo, s *spanInfo, less func(a, b *spanInfo) bool) ([]*spanInfo, int) {
 	i := len(list)
 	for i > 0 && less(s, list[i-1]) {
 		i--
@@ -202,22 +208,22 @@ func insertSorted(list []*spanInfo, s *spanInfo, less func(a, b *spanInfo) bool)
 	list = append(list, nil)
 	copy(list[i+1:], list[i:])
 	list[i] = s
-	return list
+	return list, i
 }
 
-// removeInfo removes s from list. Expiry removes the oldest entries, usually the first: that
-// costs no copy.
-func removeInfo(list []*spanInfo, s *spanInfo) []*spanInfo {
+// removeInfo removes s from list and returns the list and s's former position (-1: absent).
+// Expiry removes the oldest entries, usually the first: that costs no copy.
+func removeInfo(list []*spanInfo, s *spanInfo) ([]*spanInfo, int) {
 	if len(list) > 0 && list[0] == s {
 		list[0] = nil
-		return list[1:]
+		return list[1:], 0
 	}
 	for i, c := range list {
 		if c == s {
-			return append(list[:i:i], list[i+1:]...)
+			return append(list[:i:i], list[i+1:]...), i
 		}
 	}
-	return list
+	return list, -1
 }
 
 // recordEdge remembers the recovered parent of a Streams root producer span.
@@ -260,9 +266,15 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 		ix.producerBySpan[s.key()] = s.coord
 		touch(spanWake(s.key()))
 		if isStreamsRootProducer(s) {
+			// Only the root right before the new one gets a new successor (a changelog write's
+			// flush partner is its successor): waking every waiter of the thread would re-run
+			// the rule for all held changelog writes of the thread on every root.
 			tk := threadKeyOf(s)
-			ix.roots[tk] = insertSorted(ix.roots[tk], &info, func(a, b *spanInfo) bool { return a.start < b.start })
-			touch(threadWake(tk))
+			roots, i := insertSorted(ix.roots[tk], &info, func(a, b *spanInfo) bool { return a.start < b.start })
+			ix.roots[tk] = roots
+			if i > 0 {
+				touch(nextWake(roots[i-1].key()))
+			}
 		}
 	case ptrace.SpanKindConsumer:
 		ix.consumers[s.coord] = append(ix.consumers[s.coord], &info)
@@ -273,7 +285,7 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 		}
 		if isStreamsProcess(s) {
 			pk := procKeyOf(s)
-			ix.procs[pk] = insertSorted(ix.procs[pk], &info, func(a, b *spanInfo) bool { return a.end < b.end })
+			ix.procs[pk], _ = insertSorted(ix.procs[pk], &info, func(a, b *spanInfo) bool { return a.end < b.end })
 			touch(procWake(pk))
 		}
 	default:
@@ -282,7 +294,7 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 	touch(coordWake(s.coord))
 	ix.queue = append(ix.queue, indexItem{info: &info, expires: now.Add(ix.ttl)})
 	for ix.len() > ix.max {
-		ix.popFront()
+		ix.popFront(touch)
 	}
 }
 
@@ -295,14 +307,14 @@ func (ix *coordIndex) producerCoord(k spanKey) (coordinate, bool) {
 
 func (ix *coordIndex) consumersAt(c coordinate) []*spanInfo { return ix.consumers[c] }
 
-// expire drops entries older than the TTL.
+// expire drops entries older than the TTL (and calls onExpire with the keys a drop touches).
 func (ix *coordIndex) expire(now time.Time) {
 	for ix.len() > 0 && !now.Before(ix.queue[ix.head].expires) {
-		ix.popFront()
+		ix.popFront(ix.onExpire)
 	}
 }
 
-func (ix *coordIndex) popFront() {
+func (ix *coordIndex) popFront(touch func(wakeKey)) {
 	it := ix.queue[ix.head]
 	ix.queue[ix.head] = indexItem{}
 	ix.head++
@@ -320,10 +332,14 @@ func (ix *coordIndex) popFront() {
 		}
 		if isStreamsRootProducer(s) {
 			tk := threadKeyOf(s)
-			if l := removeInfo(ix.roots[tk], s); len(l) == 0 {
+			l, i := removeInfo(ix.roots[tk], s)
+			if len(l) == 0 {
 				delete(ix.roots, tk)
 			} else {
 				ix.roots[tk] = l
+			}
+			if i > 0 {
+				touch(nextWake(l[i-1].key())) // its successor changed
 			}
 		}
 	case ptrace.SpanKindConsumer:
@@ -332,7 +348,7 @@ func (ix *coordIndex) popFront() {
 		}
 		if isStreamsProcess(s) {
 			pk := procKeyOf(s)
-			if l := removeInfo(ix.procs[pk], s); len(l) == 0 {
+			if l, _ := removeInfo(ix.procs[pk], s); len(l) == 0 {
 				delete(ix.procs, pk)
 			} else {
 				ix.procs[pk] = l

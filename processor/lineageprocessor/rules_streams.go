@@ -102,7 +102,7 @@ func (streamsChangelogRule) Applies(s *spanInfo) bool {
 }
 
 func (r streamsChangelogRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
-	wake := []wakeKey{threadWake(threadKeyOf(s))} // a root arriving between L and its partner
+	wake := []wakeKey{nextWake(s.key())} // a root arriving (or dropped) right after L
 	f, ok := flushPartner(idx, s, r.window)
 	if !ok {
 		return nil, statusWait, wake
