@@ -69,7 +69,7 @@ type unit struct {
 	parent     *spanInfo // the recovered parent (rewrite mode, stateParent)
 	rule       string
 	seq        uint64
-	wakeKeys   []wakeKey
+	wakes      []wakeReg // the keys u is registered on while it waits for a rule
 	waitingOn  *unit
 	dependents []*unit
 	released   bool
@@ -86,10 +86,11 @@ type lineageProcessor struct {
 	mu         sync.Mutex
 	traces     map[pcommon.TraceID]*unit // held trace units
 	held       map[spanKey]*entry
-	units      []*unit                        // creation order; released units are skipped lazily
-	fresh      []*unit                        // units that entered stateRule since the last resolve pass
-	waiters    map[wakeKey]map[*unit]struct{} // units in stateRule by the index keys that may decide them (sets: O(1) removal)
-	touched    map[wakeKey]struct{}           // index keys added since the last resolve pass
+	units      []*unit               // creation order; released units are skipped lazily
+	fresh      []*unit               // units that entered stateRule since the last resolve pass
+	waiters    map[wakeKey]*waitList // units in stateRule by the index keys that may decide them
+	wakeBuf    []wakeKey             // scratch for the rules' wake keys
+	touched    map[wakeKey]struct{}  // index keys added since the last resolve pass
 	seq        uint64
 	decided    *expiringMap[pcommon.TraceID, pcommon.TraceID] // trace -> trace it was merged into (itself when unchanged)
 	spanRemap  *expiringMap[spanKey, pcommon.TraceID]         // moved spans (rewrite mode) -> their new trace
@@ -136,7 +137,7 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 		emitted:   newExpiringMap[pcommon.TraceID, struct{}](cfg.MappingTTL, cfg.MaxMappings),
 		index:     newCoordIndex(cfg.IndexTTL, cfg.MaxMappings),
 		stats:     stats{edges: map[string]int64{}},
-		waiters:   map[wakeKey]map[*unit]struct{}{},
+		waiters:   map[wakeKey]*waitList{},
 		touched:   map[wakeKey]struct{}{},
 		stop:      make(chan struct{}),
 	}
@@ -219,6 +220,7 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 	p.stats.spansIn += int64(n)
 	now := p.clock.Now()
 	synthAdded := 0
+	var info spanInfo // one for the whole batch: read per span, copied where it is kept
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -244,7 +246,7 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 				return sh
 			}
 			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
-				info := readSpanInfo(span, service, cluster)
+				info = readSpanInfo(span, service, cluster)
 				p.index.observe(&info, now, p.touch)
 				if p.ingest(span, &info, now, handle) {
 					return true
@@ -276,12 +278,12 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 }
 
 // ingest decides what to do with one arriving span. It returns true when the span is held (then
-// it has been copied and may be removed from the batch).
+// its content has been moved out and it must be removed from the batch).
 func (p *lineageProcessor) ingest(span ptrace.Span, info *spanInfo, now time.Time, handle func() *scopeHandle) bool {
 	rewrite := p.cfg.Mode == ModeRewrite
 	hold := func(u *unit) *entry {
 		e := &entry{span: ptrace.NewSpan(), scope: handle(), info: *info, size: estimateSpanSize(span), unit: u}
-		span.CopyTo(e.span)
+		span.MoveTo(e.span) // no deep copy: the batch gives the span up
 		u.entries = append(u.entries, e)
 		p.held[info.key()] = e
 		p.heldSpans++
@@ -382,19 +384,22 @@ func (p *lineageProcessor) applies(s *spanInfo) bool {
 }
 
 // resolve asks the rules in order; the first that finds a parent or keeps the span wins. While
-// all wait, the union of their wake keys is returned.
+// all wait, the union of their wake keys is returned (in a scratch buffer, valid until the next
+// call).
 func (p *lineageProcessor) resolve(s *spanInfo) (*spanInfo, string, resolveStatus, []wakeKey) {
-	var wake []wakeKey
+	wake := p.wakeBuf[:0]
 	for _, r := range p.rules {
 		if !r.Applies(s) {
 			continue
 		}
-		parent, st, w := r.Resolve(p.index, s)
+		parent, st, w := r.Resolve(p.index, s, wake)
 		if st != statusWait {
+			p.wakeBuf = wake[:0]
 			return parent, r.Name(), st, nil
 		}
-		wake = append(wake, w...)
+		wake = w
 	}
+	p.wakeBuf = wake[:0]
 	return nil, "", statusWait, wake
 }
 
@@ -404,30 +409,84 @@ func (p *lineageProcessor) touch(k wakeKey) {
 	}
 }
 
+// waitList holds the units registered on one wake key, in no particular order (most keys have
+// one waiter: the first one needs no allocation of its own).
+type waitList struct {
+	ws  []waiter
+	one [1]waiter
+}
+
+// waiter is a unit registered on a wake key and the index of that registration in u.wakes.
+type waiter struct {
+	u   *unit
+	reg int
+}
+
+// wakeReg is one wake key of a unit and the unit's position in the key's waitList, so that
+// removal is O(1) (swap with the last waiter).
+type wakeReg struct {
+	key wakeKey
+	pos int
+}
+
 func (p *lineageProcessor) registerWake(u *unit, keys []wakeKey) {
 	for _, k := range keys {
-		if slices.Contains(u.wakeKeys, k) {
+		if u.registered(k) {
 			continue
 		}
-		u.wakeKeys = append(u.wakeKeys, k)
-		us := p.waiters[k]
-		if us == nil {
-			us = map[*unit]struct{}{}
-			p.waiters[k] = us
+		wl := p.waiters[k]
+		if wl == nil {
+			wl = &waitList{}
+			wl.ws = wl.one[:0]
+			p.waiters[k] = wl
 		}
-		us[u] = struct{}{}
+		u.wakes = append(u.wakes, wakeReg{key: k, pos: len(wl.ws)})
+		wl.ws = append(wl.ws, waiter{u: u, reg: len(u.wakes) - 1})
 	}
 }
 
-func (p *lineageProcessor) unregisterWake(u *unit) {
-	for _, k := range u.wakeKeys {
-		us := p.waiters[k]
-		delete(us, u)
-		if len(us) == 0 {
-			delete(p.waiters, k)
+func (u *unit) registered(k wakeKey) bool {
+	for _, r := range u.wakes {
+		if r.key == k {
+			return true
 		}
 	}
-	u.wakeKeys = nil
+	return false
+}
+
+// sameWakes reports whether u is registered on exactly the keys of keys (duplicates allowed).
+func (u *unit) sameWakes(keys []wakeKey) bool {
+	for _, k := range keys {
+		if !u.registered(k) {
+			return false
+		}
+	}
+	// every key is registered; registrations are distinct, so equal sets have equal counts
+	n := 0
+	for i, k := range keys {
+		if !slices.Contains(keys[:i], k) {
+			n++
+		}
+	}
+	return n == len(u.wakes)
+}
+
+func (p *lineageProcessor) unregisterWake(u *unit) {
+	for _, r := range u.wakes {
+		wl := p.waiters[r.key]
+		last := len(wl.ws) - 1
+		if r.pos != last {
+			moved := wl.ws[last]
+			wl.ws[r.pos] = moved
+			moved.u.wakes[moved.reg].pos = r.pos
+		}
+		wl.ws[last] = waiter{}
+		wl.ws = wl.ws[:last]
+		if last == 0 {
+			delete(p.waiters, r.key)
+		}
+	}
+	u.wakes = u.wakes[:0]
 }
 
 // resolveWaiting retries every unit waiting for a rule, in creation order. All edges are found
@@ -451,8 +510,10 @@ func (p *lineageProcessor) takeCandidates() []*unit {
 	cands := p.fresh
 	p.fresh = nil
 	for k := range p.touched {
-		for u := range p.waiters[k] {
-			cands = append(cands, u)
+		if wl := p.waiters[k]; wl != nil {
+			for _, w := range wl.ws {
+				cands = append(cands, w.u)
+			}
 		}
 	}
 	clear(p.touched)
@@ -473,12 +534,16 @@ func (p *lineageProcessor) resolvePass(now time.Time, cands []*unit) {
 		if u.released || u.state != stateRule {
 			continue
 		}
-		p.unregisterWake(u)
 		parent, rule, st, wake := p.resolve(&u.head.info)
 		if st == statusWait {
-			p.registerWake(u, wake)
+			// usually still waiting for the same keys: keep the registrations
+			if !u.sameWakes(wake) {
+				p.unregisterWake(u)
+				p.registerWake(u, wake)
+			}
 			continue
 		}
+		p.unregisterWake(u)
 		decided = append(decided, found{u, parent, rule, st})
 	}
 	for _, d := range decided {

@@ -32,9 +32,10 @@ type Rule interface {
 	// Applies reports whether the rule decides the parent of s. Only cheap checks of s itself.
 	Applies(s *spanInfo) bool
 	// Resolve looks for the parent of s in idx. When it returns statusWait it also names the index
-	// keys (a coordinate, or the spanKey of a producer span) whose arrival may change the answer;
-	// the engine retries s only when one of them arrives.
-	Resolve(idx *coordIndex, s *spanInfo) (parent *spanInfo, status resolveStatus, wakeOn []wakeKey)
+	// keys (a coordinate, or the spanKey of a producer span) whose arrival may change the answer,
+	// appended to wake (the engine's scratch buffer: no allocation per retry); the engine retries
+	// s only when one of them arrives.
+	Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (parent *spanInfo, status resolveStatus, wakeOn []wakeKey)
 }
 
 // wakeKey is a coordinate, a spanKey, a (service, thread, key) of Streams process spans, the
@@ -89,10 +90,10 @@ func (offsetHopRule) Applies(s *spanInfo) bool {
 	return s.kind == ptrace.SpanKindConsumer && s.hasCoord
 }
 
-func (offsetHopRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (offsetHopRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	p := idx.producer(s.coord)
 	if p == nil {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+		return nil, statusWait, append(wake, coordWake(s.coord))
 	}
 	if p.traceID == s.traceID && p.spanID == s.parentID {
 		return nil, statusKeep, nil
@@ -113,8 +114,8 @@ func (streamsForwardedHeaderRule) Applies(s *spanInfo) bool {
 	return s.kind == ptrace.SpanKindProducer && s.isRoot() && s.hasCoord && isStreamThread(s.thread)
 }
 
-func (streamsForwardedHeaderRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
-	wake := []wakeKey{coordWake(s.coord)} // another consumer of R's record
+func (streamsForwardedHeaderRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
+	wake = append(wake, coordWake(s.coord)) // another consumer of R's record
 	for _, c := range idx.consumersAt(s.coord) {
 		if c.parentID.IsEmpty() {
 			continue
