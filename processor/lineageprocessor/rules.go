@@ -40,17 +40,29 @@ type Rule interface {
 
 // wakeKey is a coordinate, a spanKey, a (service, thread, key) of Streams process spans, the
 // spanKey of a Streams root producer span whose successor on its thread changed, or the spanKey of
-// a span whose recovered edge was recorded (exactly one is set); the index touches the coordinate
-// of every span it indexes, the spanKey of every producer and consumer span, the procKey of every
-// keyed Streams process span, the next key of the root right before every Streams root producer
-// span it adds or drops (in start order on the thread), and the edge key of every recorded edge.
+// a span whose recovered edge was recorded; the index touches the coordinate of every span it
+// indexes, the spanKey of every producer and consumer span, the procKey of every keyed Streams
+// process span, the next key of the root right before every Streams root producer span it adds
+// or drops (in start order on the thread), and the edge key of every recorded edge.
+//
+// It is a tagged union (kind says which) rather than a struct with a field per kind: half the
+// size to hash, compare and store per registration.
 type wakeKey struct {
-	coord coordinate
-	span  spanKey
-	proc  procKey
-	next  spanKey
-	edge  spanKey
+	kind wakeKind
+	sk   spanKey    // span, next, edge
+	c    coordinate // coord; proc uses cluster/topic for service/thread and the key in str
+	str  string
 }
+
+type wakeKind uint8
+
+const (
+	wakeCoord wakeKind = iota + 1
+	wakeSpan
+	wakeProc
+	wakeNext
+	wakeEdge
+)
 
 // procKey names the Streams process spans of one record key on one thread.
 type procKey struct{ service, thread, key string }
@@ -58,15 +70,17 @@ type procKey struct{ service, thread, key string }
 // threadKey names one thread of one service.
 type threadKey struct{ service, thread string }
 
-func coordWake(c coordinate) wakeKey { return wakeKey{coord: c} }
+func coordWake(c coordinate) wakeKey { return wakeKey{kind: wakeCoord, c: c} }
 
-func spanWake(k spanKey) wakeKey { return wakeKey{span: k} }
+func spanWake(k spanKey) wakeKey { return wakeKey{kind: wakeSpan, sk: k} }
 
-func procWake(k procKey) wakeKey { return wakeKey{proc: k} }
+func procWake(k procKey) wakeKey {
+	return wakeKey{kind: wakeProc, c: coordinate{cluster: k.service, topic: k.thread}, str: k.key}
+}
 
-func nextWake(k spanKey) wakeKey { return wakeKey{next: k} }
+func nextWake(k spanKey) wakeKey { return wakeKey{kind: wakeNext, sk: k} }
 
-func edgeWake(k spanKey) wakeKey { return wakeKey{edge: k} }
+func edgeWake(k spanKey) wakeKey { return wakeKey{kind: wakeEdge, sk: k} }
 
 // defaultRules are the rules of this version, in priority order.
 func defaultRules(cfg *Config) []Rule {
@@ -145,7 +159,7 @@ type coordIndex struct {
 	ttl            time.Duration
 	max            int
 	producers      map[coordinate]*spanInfo
-	producerBySpan map[spanKey]coordinate
+	producerBySpan map[spanKey]*spanInfo
 	consumers      map[coordinate][]*spanInfo
 	consumerBySpan map[spanKey]*spanInfo
 	// keyed Streams process spans per (service, thread, key), in end-time order
@@ -162,11 +176,32 @@ type coordIndex struct {
 	// onExpire is called with the wake keys touched by entries dropped in expire (the engine's
 	// touch; a no-op by default)
 	onExpire func(wakeKey)
+	strs     interner
+}
+
+// maxInterned bounds the interned strings of the index (distinct services, threads, clusters,
+// topics and consumer groups: a few thousand in a large deployment).
+const maxInterned = 1 << 16
+
+// interner keeps one copy of the strings that repeat across indexed spans. The index holds an
+// entry per producer and consumer span for index_ttl; without it every entry would keep its
+// batch's copies of the service, thread, cluster, topic and group names alive (~200 bytes).
+// Beyond maxInterned distinct values the span's own string is kept.
+type interner map[string]string
+
+func (in interner) get(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	if s != "" && len(in) < maxInterned {
+		in[s] = s
+	}
+	return s
 }
 
 type indexItem struct {
 	info    *spanInfo
-	expires time.Time
+	expires int64 // Unix nanoseconds: 16 bytes less than a time.Time
 }
 
 func newCoordIndex(ttl time.Duration, maxEntries int) *coordIndex {
@@ -174,7 +209,7 @@ func newCoordIndex(ttl time.Duration, maxEntries int) *coordIndex {
 		ttl:            ttl,
 		max:            maxEntries,
 		producers:      map[coordinate]*spanInfo{},
-		producerBySpan: map[spanKey]coordinate{},
+		producerBySpan: map[spanKey]*spanInfo{},
 		consumers:      map[coordinate][]*spanInfo{},
 		consumerBySpan: map[spanKey]*spanInfo{},
 		procs:          map[procKey][]*spanInfo{},
@@ -182,6 +217,7 @@ func newCoordIndex(ttl time.Duration, maxEntries int) *coordIndex {
 		edges:          map[spanKey]*spanInfo{},
 		appIDs:         map[string]string{},
 		onExpire:       func(wakeKey) {},
+		strs:           interner{},
 	}
 }
 
@@ -258,13 +294,18 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 		return
 	}
 	info := *s
+	info.service = ix.strs.get(info.service)
+	info.thread = ix.strs.get(info.thread)
+	info.group = ix.strs.get(info.group)
+	info.coord.cluster = ix.strs.get(info.coord.cluster)
+	info.coord.topic = ix.strs.get(info.coord.topic)
 	switch s.kind {
 	case ptrace.SpanKindProducer:
 		if old := ix.producers[s.coord]; old != nil {
 			delete(ix.producerBySpan, old.key())
 		}
 		ix.producers[s.coord] = &info
-		ix.producerBySpan[s.key()] = s.coord
+		ix.producerBySpan[s.key()] = &info
 		touch(spanWake(s.key()))
 		if isStreamsRootProducer(s) {
 			// Only the root right before the new one gets a new successor (a changelog write's
@@ -282,7 +323,7 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 		ix.consumerBySpan[s.key()] = &info
 		touch(spanWake(s.key()))
 		if isStreamThread(s.thread) && s.group != "" {
-			ix.appIDs[s.service] = s.group // bounded by the number of services
+			ix.appIDs[info.service] = info.group // bounded by the number of services
 		}
 		if isStreamsProcess(s) {
 			pk := procKeyOf(s)
@@ -293,7 +334,7 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 		return
 	}
 	touch(coordWake(s.coord))
-	ix.queue = append(ix.queue, indexItem{info: &info, expires: now.Add(ix.ttl)})
+	ix.queue = append(ix.queue, indexItem{info: &info, expires: now.Add(ix.ttl).UnixNano()})
 	for ix.len() > ix.max {
 		ix.popFront(touch)
 	}
@@ -302,15 +343,17 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 func (ix *coordIndex) producer(c coordinate) *spanInfo { return ix.producers[c] }
 
 func (ix *coordIndex) producerCoord(k spanKey) (coordinate, bool) {
-	c, ok := ix.producerBySpan[k]
-	return c, ok
+	if p := ix.producerBySpan[k]; p != nil {
+		return p.coord, true
+	}
+	return coordinate{}, false
 }
 
 func (ix *coordIndex) consumersAt(c coordinate) []*spanInfo { return ix.consumers[c] }
 
 // expire drops entries older than the TTL (and calls onExpire with the keys a drop touches).
 func (ix *coordIndex) expire(now time.Time) {
-	for ix.len() > 0 && !now.Before(ix.queue[ix.head].expires) {
+	for t := now.UnixNano(); ix.len() > 0 && t >= ix.queue[ix.head].expires; {
 		ix.popFront(ix.onExpire)
 	}
 }
