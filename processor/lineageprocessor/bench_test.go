@@ -24,8 +24,8 @@ import (
 // line: replicas of the captures, each a distinct journey, start so that the offered rate is
 // rate spans/s; a replica's requests are due at its start plus their arrival offset in the
 // capture; every 50 ms the due requests are grouped per JVM into requests of at most 512 spans.
-// The processor's clock follows the virtual time and its ticker runs every virtual second, so
-// decision_wait works as in the collector, without waiting for it.
+// The processor's clock follows the virtual time and its ticker runs at its own interval of virtual
+// time, so decision_wait works as in the collector, without waiting for it.
 type benchLoad struct {
 	templates []*loadgen.Template
 	rate      float64
@@ -170,7 +170,7 @@ func replayLoad(tb testing.TB, ticks []benchStep, clk *fakeClock, next consumer.
 	for i := range ticks {
 		now := ticks[i].now
 		clk.Advance(now.Sub(clk.Now()))
-		if now.Sub(lastTick) >= time.Second {
+		if now.Sub(lastTick) >= p.tickInterval() {
 			p.tick(ctx)
 			lastTick = now
 		}
