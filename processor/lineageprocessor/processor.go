@@ -63,12 +63,15 @@ type entry struct {
 // (kind trace), or a consumer span waiting for its same-coordinate producer span plus the
 // descendants that arrived while it was held (kind span).
 type unit struct {
-	kind       int
-	state      int
-	traceID    pcommon.TraceID // original trace id
-	head       *entry          // the span whose parent is being decided (trace root, or the consumer span)
-	entries    []*entry
-	deadline   time.Time
+	kind     int
+	state    int
+	traceID  pcommon.TraceID // original trace id
+	head     *entry          // the span whose parent is being decided (trace root, or the consumer span)
+	entries  []*entry
+	deadline time.Time
+	// due is the deadline at creation (creation + decision_wait): never after deadline, and
+	// non-decreasing along the list of units
+	due        time.Time
 	parent     *spanInfo // the recovered parent (rewrite mode, stateParent)
 	rule       string
 	seq        uint64
@@ -76,6 +79,9 @@ type unit struct {
 	waitingOn  *unit
 	dependents []*unit
 	released   bool
+	// prev, next: the list of unreleased units in creation order. A released unit keeps next, so
+	// that a walk standing on it goes on even when its successors were released meanwhile.
+	prev, next *unit
 }
 
 type lineageProcessor struct {
@@ -89,7 +95,8 @@ type lineageProcessor struct {
 	mu         sync.Mutex
 	traces     map[pcommon.TraceID]*unit // held trace units
 	held       map[spanKey]*entry
-	units      []*unit               // creation order; released units are skipped lazily
+	first      *unit // unreleased units in creation order (the oldest first)
+	last       *unit
 	fresh      []*unit               // units that entered stateRule since the last resolve pass
 	waiters    map[wakeKey]*waitList // units in stateRule by the index keys that may decide them
 	wakeBuf    []wakeKey             // scratch for the rules' wake keys
@@ -176,12 +183,11 @@ func (p *lineageProcessor) Shutdown(ctx context.Context) error {
 	p.done.Wait()
 	p.mu.Lock()
 	n := p.heldSpans
-	for _, u := range p.units {
+	for u := p.first; u != nil; u = u.next {
 		if !u.released {
 			p.forceRelease(u)
 		}
 	}
-	p.units = nil
 	p.stats.flushed += int64(n)
 	p.tel.flushedSpans.Add(ctx, int64(n))
 	out := p.takeReleased()
@@ -360,8 +366,33 @@ func (p *lineageProcessor) countLate() {
 func (p *lineageProcessor) newUnit(kind int, traceID pcommon.TraceID, now time.Time) *unit {
 	p.seq++
 	u := &unit{kind: kind, traceID: traceID, deadline: now.Add(p.cfg.DecisionWait), seq: p.seq}
-	p.units = append(p.units, u)
+	u.due = u.deadline
+	u.prev = p.last
+	if p.last != nil {
+		p.last.next = u
+	} else {
+		p.first = u
+	}
+	p.last = u
 	return u
+}
+
+// unlink takes a released unit off the list of units (u.next is kept, see unit).
+func (p *lineageProcessor) unlink(u *unit) {
+	if u.prev == nil && p.first != u {
+		return // not on the list (any more)
+	}
+	if u.prev != nil {
+		u.prev.next = u.next
+	} else {
+		p.first = u.next
+	}
+	if u.next != nil {
+		u.next.prev = u.prev
+	} else {
+		p.last = u.prev
+	}
+	u.prev = nil
 }
 
 func (p *lineageProcessor) onRoot(u *unit, e *entry, now time.Time) {
@@ -764,6 +795,7 @@ func (p *lineageProcessor) releaseUnstitched(u *unit, now time.Time) {
 			deps := u.dependents
 			u.dependents = nil
 			u.released = true
+			p.unlink(u)
 			u.state = stateReleasedAll
 			p.unregisterWake(u)
 			// dependents now wait on the trace unit
@@ -811,6 +843,7 @@ func (p *lineageProcessor) release(u *unit, now time.Time) {
 		return
 	}
 	u.released = true
+	p.unlink(u)
 	u.state = stateReleasedAll
 	p.unregisterWake(u)
 	if u.kind == unitKindSpan && len(u.entries) > 0 {
@@ -835,16 +868,19 @@ func (p *lineageProcessor) release(u *unit, now time.Time) {
 	}
 }
 
-// expire releases the units whose decision_wait has run out.
+// expire releases the units whose decision_wait has run out. It visits only the units that may
+// be due: the walk stops at the first unit created less than decision_wait ago (those after it
+// are younger), so a tick costs what expires, not what is held.
 func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
-	live := p.units[:0]
-	for _, u := range p.units {
+	for u := p.first; u != nil; u = u.next {
 		if u.released {
 			continue
 		}
 		if now.Before(u.deadline) {
-			live = append(live, u)
-			continue
+			if now.Before(u.due) {
+				break
+			}
+			continue // its root arrived later and extended the wait
 		}
 		switch u.state {
 		case stateParent:
@@ -860,8 +896,6 @@ func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
 			p.releaseUnstitched(u, now)
 		}
 	}
-	// units released as dependents are filtered on the next pass
-	p.units = live
 }
 
 // enforceBounds releases the oldest held units while a bound is exceeded.
@@ -870,9 +904,7 @@ func (p *lineageProcessor) enforceBounds(ctx context.Context, now time.Time) {
 		return
 	}
 	var evicted int
-	i := 0
-	for ; i < len(p.units) && (p.heldSpans > p.cfg.MaxBufferedSpans || p.heldBytes > p.cfg.MaxBufferedBytes); i++ {
-		u := p.units[i]
+	for u := p.first; u != nil && (p.heldSpans > p.cfg.MaxBufferedSpans || p.heldBytes > p.cfg.MaxBufferedBytes); u = u.next {
 		if u.released {
 			continue
 		}
@@ -880,7 +912,6 @@ func (p *lineageProcessor) enforceBounds(ctx context.Context, now time.Time) {
 		p.forceRelease(u)
 		evicted += before - p.heldSpans
 	}
-	p.units = p.units[i:]
 	p.stats.evicted += int64(evicted)
 	p.tel.evictedSpans.Add(ctx, int64(evicted))
 	if now.Sub(p.lastWarn) >= warnEvery {
