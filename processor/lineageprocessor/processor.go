@@ -467,6 +467,9 @@ type wakeReg struct {
 }
 
 func (p *lineageProcessor) registerWake(u *unit, keys []wakeKey) {
+	if cap(u.wakes) == 0 {
+		u.wakes = make([]wakeReg, 0, len(keys)) // one allocation of the right size
+	}
 	for _, k := range keys {
 		if u.registered(k) {
 			continue
