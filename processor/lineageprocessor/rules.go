@@ -156,11 +156,12 @@ func (streamsForwardedHeaderRule) Resolve(idx *coordIndex, s *spanInfo, wake []w
 // coordIndex remembers producer spans and consumer (process) spans by record coordinate, bounded
 // in count and expiring after a TTL. It holds only spanInfo values, never spans.
 type coordIndex struct {
-	ttl            time.Duration
-	max            int
-	producers      map[coordinate]*spanInfo
+	ttl time.Duration
+	max int
+	// the producer span and the consumer spans of each record: one entry per coordinate (one
+	// hash of the coordinate per span, one copy of the key per record)
+	records        map[coordinate]*record
 	producerBySpan map[spanKey]*spanInfo
-	consumers      map[coordinate][]*spanInfo
 	consumerBySpan map[spanKey]*spanInfo
 	// keyed Streams process spans per (service, thread, key), in end-time order
 	procs map[procKey][]*spanInfo
@@ -199,6 +200,11 @@ func (in interner) get(s string) string {
 	return s
 }
 
+type record struct {
+	producer  *spanInfo
+	consumers []*spanInfo
+}
+
 type indexItem struct {
 	info    *spanInfo
 	expires int64 // Unix nanoseconds: 16 bytes less than a time.Time
@@ -208,9 +214,8 @@ func newCoordIndex(ttl time.Duration, maxEntries int) *coordIndex {
 	return &coordIndex{
 		ttl:            ttl,
 		max:            maxEntries,
-		producers:      map[coordinate]*spanInfo{},
+		records:        map[coordinate]*record{},
 		producerBySpan: map[spanKey]*spanInfo{},
-		consumers:      map[coordinate][]*spanInfo{},
 		consumerBySpan: map[spanKey]*spanInfo{},
 		procs:          map[procKey][]*spanInfo{},
 		roots:          map[threadKey][]*spanInfo{},
@@ -301,10 +306,11 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 	info.coord.topic = ix.strs.get(info.coord.topic)
 	switch s.kind {
 	case ptrace.SpanKindProducer:
-		if old := ix.producers[s.coord]; old != nil {
+		r := ix.record(s.coord)
+		if old := r.producer; old != nil {
 			delete(ix.producerBySpan, old.key())
 		}
-		ix.producers[s.coord] = &info
+		r.producer = &info
 		ix.producerBySpan[s.key()] = &info
 		touch(spanWake(s.key()))
 		if isStreamsRootProducer(s) {
@@ -319,7 +325,8 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 			}
 		}
 	case ptrace.SpanKindConsumer:
-		ix.consumers[s.coord] = append(ix.consumers[s.coord], &info)
+		r := ix.record(s.coord)
+		r.consumers = append(r.consumers, &info)
 		ix.consumerBySpan[s.key()] = &info
 		touch(spanWake(s.key()))
 		if isStreamThread(s.thread) && s.group != "" {
@@ -340,7 +347,22 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 	}
 }
 
-func (ix *coordIndex) producer(c coordinate) *spanInfo { return ix.producers[c] }
+// record returns the entry of c, added when missing.
+func (ix *coordIndex) record(c coordinate) *record {
+	r := ix.records[c]
+	if r == nil {
+		r = &record{}
+		ix.records[c] = r
+	}
+	return r
+}
+
+func (ix *coordIndex) producer(c coordinate) *spanInfo {
+	if r := ix.records[c]; r != nil {
+		return r.producer
+	}
+	return nil
+}
 
 func (ix *coordIndex) producerCoord(k spanKey) (coordinate, bool) {
 	if p := ix.producerBySpan[k]; p != nil {
@@ -349,7 +371,12 @@ func (ix *coordIndex) producerCoord(k spanKey) (coordinate, bool) {
 	return coordinate{}, false
 }
 
-func (ix *coordIndex) consumersAt(c coordinate) []*spanInfo { return ix.consumers[c] }
+func (ix *coordIndex) consumersAt(c coordinate) []*spanInfo {
+	if r := ix.records[c]; r != nil {
+		return r.consumers
+	}
+	return nil
+}
 
 // expire drops entries older than the TTL (and calls onExpire with the keys a drop touches).
 func (ix *coordIndex) expire(now time.Time) {
@@ -369,8 +396,11 @@ func (ix *coordIndex) popFront(touch func(wakeKey)) {
 	s := it.info
 	switch s.kind {
 	case ptrace.SpanKindProducer:
-		if ix.producers[s.coord] == s {
-			delete(ix.producers, s.coord)
+		if r := ix.records[s.coord]; r != nil && r.producer == s {
+			r.producer = nil
+			if len(r.consumers) == 0 {
+				delete(ix.records, s.coord)
+			}
 			delete(ix.producerBySpan, s.key())
 			delete(ix.edges, s.key())
 		}
@@ -398,17 +428,19 @@ func (ix *coordIndex) popFront(touch func(wakeKey)) {
 				ix.procs[pk] = l
 			}
 		}
-		list := ix.consumers[s.coord]
-		for i, c := range list {
-			if c == s {
-				list = append(list[:i:i], list[i+1:]...)
-				break
+		if r := ix.records[s.coord]; r != nil {
+			for i, c := range r.consumers {
+				if c == s {
+					r.consumers = append(r.consumers[:i:i], r.consumers[i+1:]...)
+					break
+				}
 			}
-		}
-		if len(list) == 0 {
-			delete(ix.consumers, s.coord)
-		} else {
-			ix.consumers[s.coord] = list
+			if len(r.consumers) == 0 {
+				r.consumers = nil
+				if r.producer == nil {
+					delete(ix.records, s.coord)
+				}
+			}
 		}
 	}
 }
