@@ -449,6 +449,7 @@ func (p *lineageProcessor) touch(k wakeKey) {
 // waitList holds the units registered on one wake key, in no particular order (most keys have
 // one waiter: the first one needs no allocation of its own).
 type waitList struct {
+	key wakeKey
 	ws  []waiter
 	one [1]waiter
 }
@@ -459,10 +460,10 @@ type waiter struct {
 	reg int
 }
 
-// wakeReg is one wake key of a unit and the unit's position in the key's waitList, so that
-// removal is O(1) (swap with the last waiter).
+// wakeReg is one registration of a unit: the key's waitList and the unit's position in it, so
+// that removal is O(1) (swap with the last waiter) and needs no map lookup.
 type wakeReg struct {
-	key wakeKey
+	wl  *waitList
 	pos int
 }
 
@@ -476,18 +477,18 @@ func (p *lineageProcessor) registerWake(u *unit, keys []wakeKey) {
 		}
 		wl := p.waiters[k]
 		if wl == nil {
-			wl = &waitList{}
+			wl = &waitList{key: k}
 			wl.ws = wl.one[:0]
 			p.waiters[k] = wl
 		}
-		u.wakes = append(u.wakes, wakeReg{key: k, pos: len(wl.ws)})
+		u.wakes = append(u.wakes, wakeReg{wl: wl, pos: len(wl.ws)})
 		wl.ws = append(wl.ws, waiter{u: u, reg: len(u.wakes) - 1})
 	}
 }
 
 func (u *unit) registered(k wakeKey) bool {
 	for _, r := range u.wakes {
-		if r.key == k {
+		if r.wl.key == k {
 			return true
 		}
 	}
@@ -513,7 +514,7 @@ func (u *unit) sameWakes(keys []wakeKey) bool {
 
 func (p *lineageProcessor) unregisterWake(u *unit) {
 	for _, r := range u.wakes {
-		wl := p.waiters[r.key]
+		wl := r.wl
 		last := len(wl.ws) - 1
 		if r.pos != last {
 			moved := wl.ws[last]
@@ -523,9 +524,10 @@ func (p *lineageProcessor) unregisterWake(u *unit) {
 		wl.ws[last] = waiter{}
 		wl.ws = wl.ws[:last]
 		if last == 0 {
-			delete(p.waiters, r.key)
+			delete(p.waiters, wl.key)
 		}
 	}
+	clear(u.wakes) // drop the waitList pointers
 	u.wakes = u.wakes[:0]
 }
 
