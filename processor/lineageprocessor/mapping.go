@@ -7,6 +7,7 @@ import "time"
 // backwards (the queue is then in expiry order); get checks the expiry itself in any case.
 type expiringMap[K comparable, V any] struct {
 	ttl   time.Duration
+	clock epoch
 	max   int
 	m     map[K]expiringValue[V]
 	queue []expiringKey[K]
@@ -14,13 +15,28 @@ type expiringMap[K comparable, V any] struct {
 	seq   uint64
 }
 
-// expiringValue stores its expiry as Unix nanoseconds rather than a time.Time: no location
+// expiringValue stores its expiry as an epoch offset rather than a time.Time: no location
 // pointer, so that maps of pointer-free keys and values are never scanned by the garbage
 // collector, and 16 bytes less per entry.
 type expiringValue[V any] struct {
 	v       V
 	expires int64
 	seq     uint64
+}
+
+// epoch turns times into nanoseconds since the first time it is given. Differences of times keep
+// time.Time's semantics (the monotonic clock when both times have it), so expiries stored as
+// offsets compare exactly like the times they stand for.
+type epoch struct {
+	base time.Time
+	set  bool
+}
+
+func (e *epoch) since(t time.Time) int64 {
+	if !e.set {
+		e.base, e.set = t, true
+	}
+	return int64(t.Sub(e.base))
 }
 
 type expiringKey[K comparable] struct {
@@ -34,7 +50,7 @@ func newExpiringMap[K comparable, V any](ttl time.Duration, maxEntries int) *exp
 
 func (e *expiringMap[K, V]) get(k K, now time.Time) (V, bool) {
 	ev, ok := e.m[k]
-	if !ok || now.UnixNano() >= ev.expires {
+	if !ok || e.clock.since(now) >= ev.expires {
 		var zero V
 		return zero, false
 	}
@@ -43,7 +59,7 @@ func (e *expiringMap[K, V]) get(k K, now time.Time) (V, bool) {
 
 func (e *expiringMap[K, V]) set(k K, v V, now time.Time) {
 	e.seq++
-	e.m[k] = expiringValue[V]{v: v, expires: now.Add(e.ttl).UnixNano(), seq: e.seq}
+	e.m[k] = expiringValue[V]{v: v, expires: e.clock.since(now) + int64(e.ttl), seq: e.seq}
 	e.queue = append(e.queue, expiringKey[K]{k: k, seq: e.seq})
 	for len(e.m) > e.max {
 		e.popFront()
@@ -53,7 +69,7 @@ func (e *expiringMap[K, V]) set(k K, v V, now time.Time) {
 func (e *expiringMap[K, V]) len() int { return len(e.m) }
 
 func (e *expiringMap[K, V]) expire(now time.Time) {
-	t := now.UnixNano()
+	t := e.clock.since(now)
 	for e.head < len(e.queue) {
 		it := e.queue[e.head]
 		ev, ok := e.m[it.k]

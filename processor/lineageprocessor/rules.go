@@ -156,8 +156,9 @@ func (streamsForwardedHeaderRule) Resolve(idx *coordIndex, s *spanInfo, wake []w
 // coordIndex remembers producer spans and consumer (process) spans by record coordinate, bounded
 // in count and expiring after a TTL. It holds only spanInfo values, never spans.
 type coordIndex struct {
-	ttl time.Duration
-	max int
+	ttl   time.Duration
+	clock epoch
+	max   int
 	// the producer span and the consumer spans of each record: one entry per coordinate (one
 	// hash of the coordinate per span, one copy of the key per record)
 	records        map[coordinate]*record
@@ -207,7 +208,7 @@ type record struct {
 
 type indexItem struct {
 	info    *spanInfo
-	expires int64 // Unix nanoseconds: 16 bytes less than a time.Time
+	expires int64 // an offset of the index's epoch: 16 bytes less than a time.Time
 }
 
 func newCoordIndex(ttl time.Duration, maxEntries int) *coordIndex {
@@ -341,7 +342,7 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 		return
 	}
 	touch(coordWake(s.coord))
-	ix.queue = append(ix.queue, indexItem{info: &info, expires: now.Add(ix.ttl).UnixNano()})
+	ix.queue = append(ix.queue, indexItem{info: &info, expires: ix.clock.since(now) + int64(ix.ttl)})
 	for ix.len() > ix.max {
 		ix.popFront(touch)
 	}
@@ -380,7 +381,7 @@ func (ix *coordIndex) consumersAt(c coordinate) []*spanInfo {
 
 // expire drops entries older than the TTL (and calls onExpire with the keys a drop touches).
 func (ix *coordIndex) expire(now time.Time) {
-	for t := now.UnixNano(); ix.len() > 0 && t >= ix.queue[ix.head].expires; {
+	for t := ix.clock.since(now); ix.len() > 0 && t >= ix.queue[ix.head].expires; {
 		ix.popFront(ix.onExpire)
 	}
 }
