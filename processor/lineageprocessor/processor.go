@@ -25,8 +25,8 @@ func (realClock) Now() time.Time { return time.Now() }
 
 const (
 	// maxTickInterval: how often expired units are looked for. A held span leaves up to this long
-	// after its decision_wait; the sweep visits every held unit (~1 ms per 100k), so 10 times a
-	// second costs little.
+	// after its decision_wait; the sweep visits only units that may be due (see expire), so ten
+	// times a second costs little.
 	maxTickInterval  = 100 * time.Millisecond
 	warnEvery        = 10 * time.Second
 	maxMappingChain  = 64
