@@ -56,24 +56,38 @@ func (c coordinate) String() string {
 // no single record (no topic, no partition, no offset, a negative offset as with acks=0, or values
 // of the wrong type).
 func parseCoordinate(attrs pcommon.Map, resourceCluster string) (coordinate, bool) {
+	var a coordAttrs
+	a.topic, a.hasTopic = attrs.Get(attrDestination)
+	a.partition, a.hasPartition = attrs.Get(attrPartition)
+	a.offset, a.hasOffset = attrs.Get(attrOffsetOld)
+	a.offsetV143, a.hasOffsetV143 = attrs.Get(attrOffsetV143)
+	a.cluster, a.hasCluster = attrs.Get(attrClusterID)
+	return a.coordinate(resourceCluster)
+}
+
+// coordAttrs are the attributes a record coordinate is read from (the first of each name).
+type coordAttrs struct {
+	topic, partition, offset, offsetV143, cluster                pcommon.Value
+	hasTopic, hasPartition, hasOffset, hasOffsetV143, hasCluster bool
+}
+
+func (a *coordAttrs) coordinate(resourceCluster string) (coordinate, bool) {
 	var c coordinate
-	topic, ok := attrs.Get(attrDestination)
-	if !ok || topic.Type() != pcommon.ValueTypeStr || topic.Str() == "" {
+	if !a.hasTopic || a.topic.Type() != pcommon.ValueTypeStr || a.topic.Str() == "" {
 		return c, false
 	}
-	c.topic = topic.Str()
-	p, ok := attrs.Get(attrPartition)
-	if !ok {
+	c.topic = a.topic.Str()
+	if !a.hasPartition {
 		return c, false
 	}
-	part, ok := intValue(p)
+	part, ok := intValue(a.partition)
 	if !ok || part < 0 || part > 1<<31-1 {
 		return c, false
 	}
 	c.partition = int32(part)
-	o, ok := attrs.Get(attrOffsetOld)
+	o, ok := a.offset, a.hasOffset
 	if !ok {
-		o, ok = attrs.Get(attrOffsetV143)
+		o, ok = a.offsetV143, a.hasOffsetV143
 	}
 	if !ok {
 		return c, false
@@ -84,8 +98,8 @@ func parseCoordinate(attrs pcommon.Map, resourceCluster string) (coordinate, boo
 	}
 	c.offset = off
 	c.cluster = resourceCluster
-	if id, ok := attrs.Get(attrClusterID); ok && id.Type() == pcommon.ValueTypeStr && id.Str() != "" {
-		c.cluster = id.Str()
+	if a.hasCluster && a.cluster.Type() == pcommon.ValueTypeStr && a.cluster.Str() != "" {
+		c.cluster = a.cluster.Str()
 	}
 	return c, true
 }
@@ -103,28 +117,29 @@ func intValue(v pcommon.Value) (int64, bool) {
 	}
 }
 
-// spanInfo is what the rules need to know about one span, read once at arrival.
+// spanInfo is what the rules need to know about one span, read once at arrival. Fields are
+// ordered to avoid padding: the index keeps one per producer and consumer span.
 type spanInfo struct {
 	traceID  pcommon.TraceID
 	spanID   pcommon.SpanID
 	parentID pcommon.SpanID // the ORIGINAL parent, as received
-	kind     ptrace.SpanKind
+	start    pcommon.Timestamp
+	end      pcommon.Timestamp
+	coord    coordinate
 	service  string
 	thread   string
-	coord    coordinate
-	hasCoord bool
 	// record key (messaging.kafka.message.key), on process spans and plain producers only
 	recKey    string
+	group     string // consumer group (= application.id on Streams process spans)
+	kind      ptrace.SpanKind
+	hasCoord  bool
 	hasKey    bool
 	tombstone bool
-	group     string // consumer group (= application.id on Streams process spans)
 	// receive: a poll's span under receive telemetry (the records' process spans are its children)
 	receive bool
 	// links of a Kafka Connect sink batch span (a root CONSUMER span on a task thread): the
 	// producer spans of its records
 	links []spanKey
-	start pcommon.Timestamp
-	end   pcommon.Timestamp
 }
 
 func (s *spanInfo) isRoot() bool { return s.parentID.IsEmpty() }
@@ -146,30 +161,95 @@ func readSpanInfo(span ptrace.Span, service, resourceCluster string) spanInfo {
 		start:    span.StartTimestamp(),
 		end:      span.EndTimestamp(),
 	}
-	attrs := span.Attributes()
-	if k, ok := attrs.Get(attrMessageKey); ok {
-		info.recKey, info.hasKey = k.AsString(), true
+	// One pass over the attributes instead of a lookup (a scan) per name; the first attribute of
+	// a name counts, as with Map.Get.
+	var (
+		ca                                   coordAttrs
+		key, tomb, groupOld, groupV143, thr  pcommon.Value
+		hasKey, hasTomb, hasGroupOld, hasThr bool
+		hasGroupV143                         bool
+		opOld, opNew                         pcommon.Value
+		hasOpOld, hasOpNew                   bool
+	)
+	span.Attributes().Range(func(k string, v pcommon.Value) bool {
+		switch k {
+		case attrMessageKey:
+			if !hasKey {
+				key, hasKey = v, true
+			}
+		case attrTombstone:
+			if !hasTomb {
+				tomb, hasTomb = v, true
+			}
+		case attrGroupOld:
+			if !hasGroupOld {
+				groupOld, hasGroupOld = v, true
+			}
+		case attrGroupV143:
+			if !hasGroupV143 {
+				groupV143, hasGroupV143 = v, true
+			}
+		case attrThreadName:
+			if !hasThr {
+				thr, hasThr = v, true
+			}
+		case attrOperationOld:
+			if !hasOpOld {
+				opOld, hasOpOld = v, true
+			}
+		case attrOperationNew:
+			if !hasOpNew {
+				opNew, hasOpNew = v, true
+			}
+		case attrDestination:
+			if !ca.hasTopic {
+				ca.topic, ca.hasTopic = v, true
+			}
+		case attrPartition:
+			if !ca.hasPartition {
+				ca.partition, ca.hasPartition = v, true
+			}
+		case attrOffsetOld:
+			if !ca.hasOffset {
+				ca.offset, ca.hasOffset = v, true
+			}
+		case attrOffsetV143:
+			if !ca.hasOffsetV143 {
+				ca.offsetV143, ca.hasOffsetV143 = v, true
+			}
+		case attrClusterID:
+			if !ca.hasCluster {
+				ca.cluster, ca.hasCluster = v, true
+			}
+		}
+		return true
+	})
+	if hasKey {
+		info.recKey, info.hasKey = key.AsString(), true
 	}
-	if t, ok := attrs.Get(attrTombstone); ok && t.Type() == pcommon.ValueTypeBool {
-		info.tombstone = t.Bool()
+	if hasTomb && tomb.Type() == pcommon.ValueTypeBool {
+		info.tombstone = tomb.Bool()
 	}
-	if g := stringAttr(attrs, attrGroupOld); g != "" {
-		info.group = g
-	} else {
-		info.group = stringAttr(attrs, attrGroupV143)
+	if hasGroupOld && groupOld.Type() == pcommon.ValueTypeStr && groupOld.Str() != "" {
+		info.group = groupOld.Str()
+	} else if hasGroupV143 && groupV143.Type() == pcommon.ValueTypeStr {
+		info.group = groupV143.Str()
+	}
+	if hasThr && thr.Type() == pcommon.ValueTypeStr {
+		info.thread = thr.Str()
 	}
 	if info.kind == ptrace.SpanKindConsumer {
-		op := stringAttr(attrs, attrOperationNew)
-		if op == "" {
-			op = stringAttr(attrs, attrOperationOld)
+		op := ""
+		if hasOpNew && opNew.Type() == pcommon.ValueTypeStr {
+			op = opNew.Str()
+		}
+		if op == "" && hasOpOld && opOld.Type() == pcommon.ValueTypeStr {
+			op = opOld.Str()
 		}
 		info.receive = op == operationReceive
 	}
-	if t, ok := attrs.Get(attrThreadName); ok && t.Type() == pcommon.ValueTypeStr {
-		info.thread = t.Str()
-	}
 	if info.kind == ptrace.SpanKindProducer || info.kind == ptrace.SpanKindConsumer {
-		info.coord, info.hasCoord = parseCoordinate(attrs, resourceCluster)
+		info.coord, info.hasCoord = ca.coordinate(resourceCluster)
 	}
 	if info.kind == ptrace.SpanKindConsumer && info.isRoot() && !info.hasCoord && isTaskThread(info.thread) {
 		for i := 0; i < span.Links().Len(); i++ {

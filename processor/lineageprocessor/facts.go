@@ -47,11 +47,27 @@ type (
 	}
 )
 
-func hashWake(k hashKey) wakeKey    { return wakeKey{hash: k} }
-func movedWake(k threadKey) wakeKey { return wakeKey{moved: k} }
-func sendWake(k hashKey) wakeKey    { return wakeKey{send: k} }
-func tsWake(k tsKey) wakeKey        { return wakeKey{ts: k} }
-func writeWake(k writeKey) wakeKey  { return wakeKey{write: k} }
+// Wake keys of the facts indexes, in the index's tagged-union form: a (service, thread) pair in
+// the coordinate's cluster and topic, the key hash in str.
+func hashWake(k hashKey) wakeKey {
+	return wakeKey{kind: wakeHash, c: coordinate{cluster: k.service, topic: k.thread}, str: k.keyHash}
+}
+
+func sendWake(k hashKey) wakeKey {
+	return wakeKey{kind: wakeSend, c: coordinate{cluster: k.service, topic: k.thread}, str: k.keyHash}
+}
+
+func tsWake(k tsKey) wakeKey {
+	return wakeKey{kind: wakeTS, c: coordinate{cluster: k.service, topic: k.thread, offset: k.ts}}
+}
+
+func writeWake(k writeKey) wakeKey {
+	return wakeKey{kind: wakeWrite, c: coordinate{cluster: k.cluster, topic: k.topic, partition: k.partition}, str: k.keyHash}
+}
+
+func movedWake(k threadKey) wakeKey {
+	return wakeKey{kind: wakeMoved, c: coordinate{cluster: k.service, topic: k.thread}}
+}
 
 // factIndex joins facts with the indexed spans of their coordinates. Its lists hold the same
 // *spanInfo values as coordIndex and are pruned when coordIndex forgets a span.
@@ -110,10 +126,10 @@ func (ix *coordIndex) addFact(c coordinate, f fact, now time.Time, touch func(wa
 	}
 	ix.now = now
 	fx.facts.set(c, f, now)
-	if p := ix.producers[c]; p != nil {
+	if p := ix.producer(c); p != nil {
 		ix.file(p, f, touch)
 	}
-	for _, s := range ix.consumers[c] {
+	for _, s := range ix.consumersAt(c) {
 		ix.file(s, f, touch)
 	}
 	touch(coordWake(c))
@@ -147,16 +163,16 @@ func (ix *coordIndex) file(s *spanInfo, f fact, touch func(wakeKey)) {
 	case ptrace.SpanKindConsumer:
 		if f.keyHash != "" {
 			k := hashKey{s.service, s.thread, f.keyHash}
-			fx.byHash[k] = insertSorted(fx.byHash[k], s, byEnd)
+			fx.byHash[k], _ = insertSorted(fx.byHash[k], s, byEnd)
 			touch(hashWake(k))
 		}
 		k := tsKey{s.service, s.thread, f.timestamp}
-		fx.byTS[k] = insertSorted(fx.byTS[k], s, byEnd)
+		fx.byTS[k], _ = insertSorted(fx.byTS[k], s, byEnd)
 		touch(tsWake(k))
 	case ptrace.SpanKindProducer:
 		if f.keyHash != "" {
 			k := writeKey{s.coord.cluster, s.coord.topic, s.coord.partition, f.keyHash}
-			fx.writes[k] = insertSorted(fx.writes[k], s, func(a, b *spanInfo) bool { return a.coord.offset < b.coord.offset })
+			fx.writes[k], _ = insertSorted(fx.writes[k], s, func(a, b *spanInfo) bool { return a.coord.offset < b.coord.offset })
 			touch(writeWake(k))
 		}
 		if !s.isRoot() && isChangelog(s.coord.topic) {
@@ -165,7 +181,7 @@ func (ix *coordIndex) file(s *spanInfo, f fact, touch func(wakeKey)) {
 		}
 		if f.keyHash != "" && isStreamThread(s.thread) && !isChangelog(s.coord.topic) {
 			k := hashKey{s.service, s.thread, f.keyHash}
-			fx.sends[k] = insertSorted(fx.sends[k], s, func(a, b *spanInfo) bool { return a.start < b.start })
+			fx.sends[k], _ = insertSorted(fx.sends[k], s, func(a, b *spanInfo) bool { return a.start < b.start })
 			touch(sendWake(k))
 		}
 	}
@@ -180,7 +196,7 @@ func (ix *coordIndex) unfile(s *spanInfo) {
 	}
 	delete(fx.filed, s)
 	prune := func(m map[hashKey][]*spanInfo, k hashKey) {
-		if l := removeInfo(m[k], s); len(l) == 0 {
+		if l, _ := removeInfo(m[k], s); len(l) == 0 {
 			delete(m, k)
 		} else {
 			m[k] = l
@@ -192,21 +208,21 @@ func (ix *coordIndex) unfile(s *spanInfo) {
 			prune(fx.byHash, hashKey{s.service, s.thread, f.keyHash})
 		}
 		k := tsKey{s.service, s.thread, f.timestamp}
-		if l := removeInfo(fx.byTS[k], s); len(l) == 0 {
+		if l, _ := removeInfo(fx.byTS[k], s); len(l) == 0 {
 			delete(fx.byTS, k)
 		} else {
 			fx.byTS[k] = l
 		}
 	case ptrace.SpanKindProducer:
 		k := writeKey{s.coord.cluster, s.coord.topic, s.coord.partition, f.keyHash}
-		if l := removeInfo(fx.writes[k], s); len(l) == 0 {
+		if l, _ := removeInfo(fx.writes[k], s); len(l) == 0 {
 			delete(fx.writes, k)
 		} else {
 			fx.writes[k] = l
 		}
 		if !s.isRoot() && isChangelog(s.coord.topic) {
 			pk := spanKey{s.traceID, s.parentID}
-			if l := removeInfo(fx.children[pk], s); len(l) == 0 {
+			if l, _ := removeInfo(fx.children[pk], s); len(l) == 0 {
 				delete(fx.children, pk)
 			} else {
 				fx.children[pk] = l

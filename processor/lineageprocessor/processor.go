@@ -26,7 +26,10 @@ type realClock struct{}
 func (realClock) Now() time.Time { return time.Now() }
 
 const (
-	maxTickInterval  = time.Second
+	// maxTickInterval: how often expired units are looked for. A held span leaves up to this long
+	// after its decision_wait; the sweep visits only units that may be due (see expire), so ten
+	// times a second costs little.
+	maxTickInterval  = 100 * time.Millisecond
 	warnEvery        = 10 * time.Second
 	maxMappingChain  = 64
 	unitKindTrace    = 0
@@ -63,19 +66,25 @@ type entry struct {
 // (kind trace), or a consumer span waiting for its same-coordinate producer span plus the
 // descendants that arrived while it was held (kind span).
 type unit struct {
-	kind       int
-	state      int
-	traceID    pcommon.TraceID // original trace id
-	head       *entry          // the span whose parent is being decided (trace root, or the consumer span)
-	entries    []*entry
-	deadline   time.Time
+	kind     int
+	state    int
+	traceID  pcommon.TraceID // original trace id
+	head     *entry          // the span whose parent is being decided (trace root, or the consumer span)
+	entries  []*entry
+	deadline time.Time
+	// due is the deadline at creation (creation + decision_wait): never after deadline, and
+	// non-decreasing along the list of units
+	due        time.Time
 	parent     *spanInfo // the recovered parent (rewrite mode, stateParent)
 	rule       string
 	seq        uint64
-	wakeKeys   []wakeKey
+	wakes      []wakeReg // the keys u is registered on while it waits for a rule
 	waitingOn  *unit
 	dependents []*unit
 	released   bool
+	// prev, next: the list of unreleased units in creation order. A released unit keeps next, so
+	// that a walk standing on it goes on even when its successors were released meanwhile.
+	prev, next *unit
 }
 
 type lineageProcessor struct {
@@ -92,10 +101,12 @@ type lineageProcessor struct {
 	mu           sync.Mutex
 	traces       map[pcommon.TraceID]*unit // held trace units
 	held         map[spanKey]*entry
-	units        []*unit                        // creation order; released units are skipped lazily
-	fresh        []*unit                        // units that entered stateRule since the last resolve pass
-	waiters      map[wakeKey]map[*unit]struct{} // units in stateRule by the index keys that may decide them (sets: O(1) removal)
-	touched      map[wakeKey]struct{}           // index keys added since the last resolve pass
+	first        *unit // unreleased units in creation order (the oldest first)
+	last         *unit
+	fresh        []*unit               // units that entered stateRule since the last resolve pass
+	waiters      map[wakeKey]*waitList // units in stateRule by the index keys that may decide them
+	wakeBuf      []wakeKey             // scratch for the rules' wake keys
+	touched      map[wakeKey]struct{}  // index keys added since the last resolve pass
 	seq          uint64
 	decided      *expiringMap[pcommon.TraceID, pcommon.TraceID] // trace -> trace it was merged into (itself when unchanged)
 	spanRemap    *expiringMap[spanKey, pcommon.TraceID]         // moved spans (rewrite mode) -> their new trace
@@ -148,11 +159,12 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 		emitted:   newExpiringMap[pcommon.TraceID, struct{}](cfg.MappingTTL, cfg.MaxMappings),
 		index:     newCoordIndex(cfg.IndexTTL, cfg.MaxMappings),
 		stats:     stats{edges: map[string]int64{}},
-		waiters:   map[wakeKey]map[*unit]struct{}{},
+		waiters:   map[wakeKey]*waitList{},
 		touched:   map[wakeKey]struct{}{},
 		logs:      newLogBuffer(),
 		stop:      make(chan struct{}),
 	}
+	p.index.onExpire = p.touch
 	p.connect = newConnectPoller(cfg, p)
 	return p, nil
 }
@@ -165,11 +177,10 @@ func (p *lineageProcessor) Start(context.Context, component.Host) error {
 	if p.connect != nil {
 		p.connect.Start()
 	}
-	interval := max(min(p.cfg.DecisionWait/4, maxTickInterval), time.Millisecond)
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
-		t := time.NewTicker(interval)
+		t := time.NewTicker(p.tickInterval())
 		defer t.Stop()
 		for {
 			select {
@@ -192,12 +203,11 @@ func (p *lineageProcessor) Shutdown(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	n := p.heldSpans
-	for _, u := range p.units {
+	for u := p.first; u != nil; u = u.next {
 		if !u.released {
 			p.forceRelease(u)
 		}
 	}
-	p.units = nil
 	p.stats.flushed += int64(n)
 	p.tel.flushedSpans.Add(ctx, int64(n))
 	out := p.takeReleased()
@@ -213,6 +223,10 @@ func (p *lineageProcessor) Shutdown(ctx context.Context) error {
 		p.logger.Info("Released held spans unstitched at shutdown", zap.Int("spans", n), zap.Int("log_records", nLogs))
 	}
 	return errors.Join(err, p.tel.shutdown())
+}
+
+func (p *lineageProcessor) tickInterval() time.Duration {
+	return max(min(p.cfg.DecisionWait/4, maxTickInterval), time.Millisecond)
 }
 
 // tick releases what has expired and forgets old mappings and index entries.
@@ -247,6 +261,7 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 	p.stats.spansIn += int64(n)
 	now := p.clock.Now()
 	synthAdded := 0
+	var info spanInfo // one for the whole batch: read per span, copied where it is kept
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -272,7 +287,7 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 				return sh
 			}
 			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
-				info := readSpanInfo(span, service, cluster)
+				info = readSpanInfo(span, service, cluster)
 				p.index.observe(&info, now, p.touch)
 				if p.ingest(span, &info, now, handle) || p.holdForLinks(span, &info, now, handle) {
 					return true
@@ -310,12 +325,12 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 }
 
 // ingest decides what to do with one arriving span. It returns true when the span is held (then
-// it has been copied and may be removed from the batch).
+// its content has been moved out and it must be removed from the batch).
 func (p *lineageProcessor) ingest(span ptrace.Span, info *spanInfo, now time.Time, handle func() *scopeHandle) bool {
 	rewrite := p.cfg.Mode == ModeRewrite
 	hold := func(u *unit) *entry {
 		e := &entry{span: ptrace.NewSpan(), scope: handle(), info: *info, size: estimateSpanSize(span), unit: u}
-		span.CopyTo(e.span)
+		span.MoveTo(e.span) // no deep copy: the batch gives the span up
 		u.entries = append(u.entries, e)
 		p.held[info.key()] = e
 		p.heldSpans++
@@ -397,8 +412,33 @@ func (p *lineageProcessor) countLate() {
 func (p *lineageProcessor) newUnit(kind int, traceID pcommon.TraceID, now time.Time) *unit {
 	p.seq++
 	u := &unit{kind: kind, traceID: traceID, deadline: now.Add(p.cfg.DecisionWait), seq: p.seq}
-	p.units = append(p.units, u)
+	u.due = u.deadline
+	u.prev = p.last
+	if p.last != nil {
+		p.last.next = u
+	} else {
+		p.first = u
+	}
+	p.last = u
 	return u
+}
+
+// unlink takes a released unit off the list of units (u.next is kept, see unit).
+func (p *lineageProcessor) unlink(u *unit) {
+	if u.prev == nil && p.first != u {
+		return // not on the list (any more)
+	}
+	if u.prev != nil {
+		u.prev.next = u.next
+	} else {
+		p.first = u.next
+	}
+	if u.next != nil {
+		u.next.prev = u.prev
+	} else {
+		p.last = u.prev
+	}
+	u.prev = nil
 }
 
 func (p *lineageProcessor) onRoot(u *unit, e *entry, now time.Time) {
@@ -427,19 +467,22 @@ func (p *lineageProcessor) applies(s *spanInfo) bool {
 }
 
 // resolve asks the rules in order; the first that finds a parent or keeps the span wins. While
-// all wait, the union of their wake keys is returned.
+// all wait, the union of their wake keys is returned (in a scratch buffer, valid until the next
+// call).
 func (p *lineageProcessor) resolve(s *spanInfo) (*spanInfo, string, resolveStatus, []wakeKey) {
-	var wake []wakeKey
+	wake := p.wakeBuf[:0]
 	for _, r := range p.rules {
 		if !r.Applies(s) {
 			continue
 		}
-		parent, st, w := r.Resolve(p.index, s)
+		parent, st, w := r.Resolve(p.index, s, wake)
 		if st != statusWait {
+			p.wakeBuf = wake[:0]
 			return parent, r.Name(), st, nil
 		}
-		wake = append(wake, w...)
+		wake = w
 	}
+	p.wakeBuf = wake[:0]
 	return nil, "", statusWait, wake
 }
 
@@ -449,30 +492,89 @@ func (p *lineageProcessor) touch(k wakeKey) {
 	}
 }
 
+// waitList holds the units registered on one wake key, in no particular order (most keys have
+// one waiter: the first one needs no allocation of its own).
+type waitList struct {
+	key wakeKey
+	ws  []waiter
+	one [1]waiter
+}
+
+// waiter is a unit registered on a wake key and the index of that registration in u.wakes.
+type waiter struct {
+	u   *unit
+	reg int
+}
+
+// wakeReg is one registration of a unit: the key's waitList and the unit's position in it, so
+// that removal is O(1) (swap with the last waiter) and needs no map lookup.
+type wakeReg struct {
+	wl  *waitList
+	pos int
+}
+
 func (p *lineageProcessor) registerWake(u *unit, keys []wakeKey) {
+	if cap(u.wakes) == 0 {
+		u.wakes = make([]wakeReg, 0, len(keys)) // one allocation of the right size
+	}
 	for _, k := range keys {
-		if slices.Contains(u.wakeKeys, k) {
+		if u.registered(k) {
 			continue
 		}
-		u.wakeKeys = append(u.wakeKeys, k)
-		us := p.waiters[k]
-		if us == nil {
-			us = map[*unit]struct{}{}
-			p.waiters[k] = us
+		wl := p.waiters[k]
+		if wl == nil {
+			wl = &waitList{key: k}
+			wl.ws = wl.one[:0]
+			p.waiters[k] = wl
 		}
-		us[u] = struct{}{}
+		u.wakes = append(u.wakes, wakeReg{wl: wl, pos: len(wl.ws)})
+		wl.ws = append(wl.ws, waiter{u: u, reg: len(u.wakes) - 1})
 	}
 }
 
-func (p *lineageProcessor) unregisterWake(u *unit) {
-	for _, k := range u.wakeKeys {
-		us := p.waiters[k]
-		delete(us, u)
-		if len(us) == 0 {
-			delete(p.waiters, k)
+func (u *unit) registered(k wakeKey) bool {
+	for _, r := range u.wakes {
+		if r.wl.key == k {
+			return true
 		}
 	}
-	u.wakeKeys = nil
+	return false
+}
+
+// sameWakes reports whether u is registered on exactly the keys of keys (duplicates allowed).
+func (u *unit) sameWakes(keys []wakeKey) bool {
+	for _, k := range keys {
+		if !u.registered(k) {
+			return false
+		}
+	}
+	// every key is registered; registrations are distinct, so equal sets have equal counts
+	n := 0
+	for i, k := range keys {
+		if !slices.Contains(keys[:i], k) {
+			n++
+		}
+	}
+	return n == len(u.wakes)
+}
+
+func (p *lineageProcessor) unregisterWake(u *unit) {
+	for _, r := range u.wakes {
+		wl := r.wl
+		last := len(wl.ws) - 1
+		if r.pos != last {
+			moved := wl.ws[last]
+			wl.ws[r.pos] = moved
+			moved.u.wakes[moved.reg].pos = r.pos
+		}
+		wl.ws[last] = waiter{}
+		wl.ws = wl.ws[:last]
+		if last == 0 {
+			delete(p.waiters, wl.key)
+		}
+	}
+	clear(u.wakes) // drop the waitList pointers
+	u.wakes = u.wakes[:0]
 }
 
 // resolveWaiting retries every unit waiting for a rule, in creation order. All edges are found
@@ -496,8 +598,10 @@ func (p *lineageProcessor) takeCandidates() []*unit {
 	cands := p.fresh
 	p.fresh = nil
 	for k := range p.touched {
-		for u := range p.waiters[k] {
-			cands = append(cands, u)
+		if wl := p.waiters[k]; wl != nil {
+			for _, w := range wl.ws {
+				cands = append(cands, w.u)
+			}
 		}
 	}
 	clear(p.touched)
@@ -518,12 +622,16 @@ func (p *lineageProcessor) resolvePass(now time.Time, cands []*unit) {
 		if u.released || u.state != stateRule {
 			continue
 		}
-		p.unregisterWake(u)
 		parent, rule, st, wake := p.resolve(&u.head.info)
 		if st == statusWait {
-			p.registerWake(u, wake)
+			// usually still waiting for the same keys: keep the registrations
+			if !u.sameWakes(wake) {
+				p.unregisterWake(u)
+				p.registerWake(u, wake)
+			}
 			continue
 		}
+		p.unregisterWake(u)
 		decided = append(decided, found{u, parent, rule, st})
 	}
 	for _, d := range decided {
@@ -698,6 +806,7 @@ func (p *lineageProcessor) joinUnit(u, to *unit) {
 	deps := u.dependents
 	u.dependents = nil
 	u.released = true
+	p.unlink(u)
 	u.state = stateReleasedAll
 	p.unregisterWake(u)
 	for _, d := range deps {
@@ -872,6 +981,7 @@ func (p *lineageProcessor) release(u *unit, now time.Time) {
 		return
 	}
 	u.released = true
+	p.unlink(u)
 	u.state = stateReleasedAll
 	p.unregisterWake(u)
 	p.logs.traceChanged(u.traceID)
@@ -944,16 +1054,19 @@ func (p *lineageProcessor) holdForLinks(span ptrace.Span, info *spanInfo, now ti
 	return false
 }
 
-// expire releases the units whose decision_wait has run out.
+// expire releases the units whose decision_wait has run out. It visits only the units that may
+// be due: the walk stops at the first unit created less than decision_wait ago (those after it
+// are younger), so a tick costs what expires, not what is held.
 func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
-	live := p.units[:0]
-	for _, u := range p.units {
+	for u := p.first; u != nil; u = u.next {
 		if u.released {
 			continue
 		}
 		if now.Before(u.deadline) {
-			live = append(live, u)
-			continue
+			if now.Before(u.due) {
+				break
+			}
+			continue // its root arrived later and extended the wait
 		}
 		switch u.state {
 		case stateParent:
@@ -976,8 +1089,6 @@ func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
 			p.releaseUnstitched(u, now)
 		}
 	}
-	// units released as dependents are filtered on the next pass
-	p.units = live
 }
 
 // lastChance asks the rules about u once more before decision_wait releases it, telling them
@@ -1004,9 +1115,7 @@ func (p *lineageProcessor) enforceBounds(ctx context.Context, now time.Time) {
 		return
 	}
 	var evicted int
-	i := 0
-	for ; i < len(p.units) && (p.heldSpans > p.cfg.MaxBufferedSpans || p.heldBytes > p.cfg.MaxBufferedBytes); i++ {
-		u := p.units[i]
+	for u := p.first; u != nil && (p.heldSpans > p.cfg.MaxBufferedSpans || p.heldBytes > p.cfg.MaxBufferedBytes); u = u.next {
 		if u.released {
 			continue
 		}
@@ -1014,7 +1123,6 @@ func (p *lineageProcessor) enforceBounds(ctx context.Context, now time.Time) {
 		p.forceRelease(u)
 		evicted += before - p.heldSpans
 	}
-	p.units = p.units[i:]
 	p.stats.evicted += int64(evicted)
 	p.tel.evictedSpans.Add(ctx, int64(evicted))
 	if now.Sub(p.lastWarn) >= warnEvery {

@@ -32,29 +32,43 @@ type Rule interface {
 	// Applies reports whether the rule decides the parent of s. Only cheap checks of s itself.
 	Applies(s *spanInfo) bool
 	// Resolve looks for the parent of s in idx. When it returns statusWait it also names the index
-	// keys (a coordinate, or the spanKey of a producer span) whose arrival may change the answer;
-	// the engine retries s only when one of them arrives.
-	Resolve(idx *coordIndex, s *spanInfo) (parent *spanInfo, status resolveStatus, wakeOn []wakeKey)
+	// keys (a coordinate, or the spanKey of a producer span) whose arrival may change the answer,
+	// appended to wake (the engine's scratch buffer: no allocation per retry); the engine retries
+	// s only when one of them arrives.
+	Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (parent *spanInfo, status resolveStatus, wakeOn []wakeKey)
 }
 
-// wakeKey is a coordinate, a spanKey, a (service, thread, key) of Streams process spans, a
-// (service, thread) of Streams root producer spans, or the spanKey of a span whose recovered edge
-// was recorded (exactly one is set); the index touches the coordinate of every span it indexes,
-// the spanKey of every producer and consumer span, the procKey of every keyed Streams process
-// span, the threadKey of every Streams root producer span and the edge key of every recorded edge.
+// wakeKey is a coordinate, a spanKey, a (service, thread, key) of Streams process spans, the
+// spanKey of a Streams root producer span whose successor on its thread changed, or the spanKey of
+// a span whose recovered edge was recorded; the index touches the coordinate of every span it
+// indexes, the spanKey of every producer and consumer span, the procKey of every keyed Streams
+// process span, the next key of the root right before every Streams root producer span it adds
+// or drops (in start order on the thread), and the edge key of every recorded edge.
+//
+// It is a tagged union (kind says which) rather than a struct with a field per kind: half the
+// size to hash, compare and store per registration.
 type wakeKey struct {
-	coord  coordinate
-	span   spanKey
-	proc   procKey
-	thread threadKey
-	edge   spanKey
-	// record facts (facts.go): process spans by input key hash / timestamp, writes by key
-	hash  hashKey
-	ts    tsKey
-	write writeKey
-	moved threadKey // any span later on a thread
-	send  hashKey   // a Streams send of a key
+	kind wakeKind
+	sk   spanKey    // span, next, edge
+	c    coordinate // coord; proc uses cluster/topic for service/thread and the key in str
+	str  string
 }
+
+type wakeKind uint8
+
+const (
+	wakeCoord wakeKind = iota + 1
+	wakeSpan
+	wakeProc
+	wakeNext
+	wakeEdge
+	// record facts (facts.go)
+	wakeHash  // Streams process spans of a thread whose input has a key hash
+	wakeTS    // ... whose input has a timestamp
+	wakeWrite // writes of a key hash to a partition
+	wakeMoved // any span later on a thread
+	wakeSend  // Streams sends of a key hash on a thread
+)
 
 // procKey names the Streams process spans of one record key on one thread.
 type procKey struct{ service, thread, key string }
@@ -62,15 +76,17 @@ type procKey struct{ service, thread, key string }
 // threadKey names one thread of one service.
 type threadKey struct{ service, thread string }
 
-func coordWake(c coordinate) wakeKey { return wakeKey{coord: c} }
+func coordWake(c coordinate) wakeKey { return wakeKey{kind: wakeCoord, c: c} }
 
-func spanWake(k spanKey) wakeKey { return wakeKey{span: k} }
+func spanWake(k spanKey) wakeKey { return wakeKey{kind: wakeSpan, sk: k} }
 
-func procWake(k procKey) wakeKey { return wakeKey{proc: k} }
+func procWake(k procKey) wakeKey {
+	return wakeKey{kind: wakeProc, c: coordinate{cluster: k.service, topic: k.thread}, str: k.key}
+}
 
-func threadWake(k threadKey) wakeKey { return wakeKey{thread: k} }
+func nextWake(k spanKey) wakeKey { return wakeKey{kind: wakeNext, sk: k} }
 
-func edgeWake(k spanKey) wakeKey { return wakeKey{edge: k} }
+func edgeWake(k spanKey) wakeKey { return wakeKey{kind: wakeEdge, sk: k} }
 
 // defaultRules are the rules of this version, in priority order.
 func defaultRules(cfg *Config) []Rule {
@@ -103,10 +119,10 @@ func (offsetHopRule) Applies(s *spanInfo) bool {
 	return s.kind == ptrace.SpanKindConsumer && s.hasCoord
 }
 
-func (offsetHopRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (offsetHopRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	p := idx.producer(s.coord)
 	if p == nil {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+		return nil, statusWait, append(wake, coordWake(s.coord))
 	}
 	if p.traceID == s.traceID && p.spanID == s.parentID {
 		return nil, statusKeep, nil
@@ -127,8 +143,8 @@ func (streamsForwardedHeaderRule) Applies(s *spanInfo) bool {
 	return s.kind == ptrace.SpanKindProducer && s.isRoot() && s.hasCoord && isStreamThread(s.thread)
 }
 
-func (streamsForwardedHeaderRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
-	wake := []wakeKey{coordWake(s.coord)} // another consumer of R's record
+func (streamsForwardedHeaderRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
+	wake = append(wake, coordWake(s.coord)) // another consumer of R's record
 	for _, c := range idx.consumersAt(s.coord) {
 		if c.parentID.IsEmpty() {
 			continue
@@ -155,11 +171,13 @@ func (streamsForwardedHeaderRule) Resolve(idx *coordIndex, s *spanInfo) (*spanIn
 // coordIndex remembers producer spans and consumer (process) spans by record coordinate, bounded
 // in count and expiring after a TTL. It holds only spanInfo values, never spans.
 type coordIndex struct {
-	ttl            time.Duration
-	max            int
-	producers      map[coordinate]*spanInfo
-	producerBySpan map[spanKey]coordinate
-	consumers      map[coordinate][]*spanInfo
+	ttl   time.Duration
+	clock epoch
+	max   int
+	// the producer span and the consumer spans of each record: one entry per coordinate (one
+	// hash of the coordinate per span, one copy of the key per record)
+	records        map[coordinate]*record
+	producerBySpan map[spanKey]*spanInfo
 	consumerBySpan map[spanKey]*spanInfo
 	// keyed Streams process spans per (service, thread, key), in end-time order
 	procs map[procKey][]*spanInfo
@@ -179,25 +197,55 @@ type coordIndex struct {
 	lastChance bool
 	queue      []indexItem
 	head       int
+	// onExpire is called with the wake keys touched by entries dropped in expire (the engine's
+	// touch; a no-op by default)
+	onExpire func(wakeKey)
+	strs     interner
+}
+
+// maxInterned bounds the interned strings of the index (distinct services, threads, clusters,
+// topics and consumer groups: a few thousand in a large deployment).
+const maxInterned = 1 << 16
+
+// interner keeps one copy of the strings that repeat across indexed spans. The index holds an
+// entry per producer and consumer span for index_ttl; without it every entry would keep its
+// batch's copies of the service, thread, cluster, topic and group names alive (~200 bytes).
+// Beyond maxInterned distinct values the span's own string is kept.
+type interner map[string]string
+
+func (in interner) get(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	if s != "" && len(in) < maxInterned {
+		in[s] = s
+	}
+	return s
+}
+
+type record struct {
+	producer  *spanInfo
+	consumers []*spanInfo
 }
 
 type indexItem struct {
 	info    *spanInfo
-	expires time.Time
+	expires int64 // an offset of the index's epoch: 16 bytes less than a time.Time
 }
 
 func newCoordIndex(ttl time.Duration, maxEntries int) *coordIndex {
 	return &coordIndex{
 		ttl:            ttl,
 		max:            maxEntries,
-		producers:      map[coordinate]*spanInfo{},
-		producerBySpan: map[spanKey]coordinate{},
-		consumers:      map[coordinate][]*spanInfo{},
+		records:        map[coordinate]*record{},
+		producerBySpan: map[spanKey]*spanInfo{},
 		consumerBySpan: map[spanKey]*spanInfo{},
 		procs:          map[procKey][]*spanInfo{},
 		roots:          map[threadKey][]*spanInfo{},
 		edges:          map[spanKey]*spanInfo{},
 		appIDs:         map[string]string{},
+		onExpire:       func(wakeKey) {},
+		strs:           interner{},
 		facts:          newFactIndex(ttl, maxEntries),
 	}
 }
@@ -216,8 +264,9 @@ func isStreamsRootProducer(s *spanInfo) bool {
 	return s.kind == ptrace.SpanKindProducer && s.isRoot() && s.hasCoord && isStreamThread(s.thread)
 }
 
-// insertSorted inserts s into list ordered by less (stable: after equal elements).
-func insertSorted(list []*spanInfo, s *spanInfo, less func(a, b *spanInfo) bool) []*spanInfo {
+// insertSorted inserts s into list ordered by less (stable: after equal elements) and returns
+// the list and s's position. Spans arrive nearly in order: the scan from the end is short.
+func insertSorted(list []*spanInfo, s *spanInfo, less func(a, b *spanInfo) bool) ([]*spanInfo, int) {
 	i := len(list)
 	for i > 0 && less(s, list[i-1]) {
 		i--
@@ -225,22 +274,22 @@ func insertSorted(list []*spanInfo, s *spanInfo, less func(a, b *spanInfo) bool)
 	list = append(list, nil)
 	copy(list[i+1:], list[i:])
 	list[i] = s
-	return list
+	return list, i
 }
 
-// removeInfo removes s from list. Expiry removes the oldest entries, usually the first: that
-// costs no copy.
-func removeInfo(list []*spanInfo, s *spanInfo) []*spanInfo {
+// removeInfo removes s from list and returns the list and s's former position (-1: absent).
+// Expiry removes the oldest entries, usually the first: that costs no copy.
+func removeInfo(list []*spanInfo, s *spanInfo) ([]*spanInfo, int) {
 	if len(list) > 0 && list[0] == s {
 		list[0] = nil
-		return list[1:]
+		return list[1:], 0
 	}
 	for i, c := range list {
 		if c == s {
-			return append(list[:i:i], list[i+1:]...)
+			return append(list[:i:i], list[i+1:]...), i
 		}
 	}
-	return list
+	return list, -1
 }
 
 // recordEdge remembers the recovered parent of a Streams root producer span.
@@ -274,29 +323,42 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 		return
 	}
 	info := *s
+	info.service = ix.strs.get(info.service)
+	info.thread = ix.strs.get(info.thread)
+	info.group = ix.strs.get(info.group)
+	info.coord.cluster = ix.strs.get(info.coord.cluster)
+	info.coord.topic = ix.strs.get(info.coord.topic)
 	switch s.kind {
 	case ptrace.SpanKindProducer:
-		if old := ix.producers[s.coord]; old != nil {
+		r := ix.record(s.coord)
+		if old := r.producer; old != nil {
 			delete(ix.producerBySpan, old.key())
 		}
-		ix.producers[s.coord] = &info
-		ix.producerBySpan[s.key()] = s.coord
+		r.producer = &info
+		ix.producerBySpan[s.key()] = &info
 		touch(spanWake(s.key()))
 		if isStreamsRootProducer(s) {
+			// Only the root right before the new one gets a new successor (a changelog write's
+			// flush partner is its successor): waking every waiter of the thread would re-run
+			// the rule for all held changelog writes of the thread on every root.
 			tk := threadKeyOf(s)
-			ix.roots[tk] = insertSorted(ix.roots[tk], &info, func(a, b *spanInfo) bool { return a.start < b.start })
-			touch(threadWake(tk))
+			roots, i := insertSorted(ix.roots[tk], &info, func(a, b *spanInfo) bool { return a.start < b.start })
+			ix.roots[tk] = roots
+			if i > 0 {
+				touch(nextWake(roots[i-1].key()))
+			}
 		}
 	case ptrace.SpanKindConsumer:
-		ix.consumers[s.coord] = append(ix.consumers[s.coord], &info)
+		r := ix.record(s.coord)
+		r.consumers = append(r.consumers, &info)
 		ix.consumerBySpan[s.key()] = &info
 		touch(spanWake(s.key()))
 		if isStreamThread(s.thread) && s.group != "" {
-			ix.appIDs[s.service] = s.group // bounded by the number of services
+			ix.appIDs[info.service] = info.group // bounded by the number of services
 		}
 		if isStreamsProcess(s) {
 			pk := procKeyOf(s)
-			ix.procs[pk] = insertSorted(ix.procs[pk], &info, func(a, b *spanInfo) bool { return a.end < b.end })
+			ix.procs[pk], _ = insertSorted(ix.procs[pk], &info, func(a, b *spanInfo) bool { return a.end < b.end })
 			touch(procWake(pk))
 		}
 	default:
@@ -305,31 +367,53 @@ func (ix *coordIndex) observe(s *spanInfo, now time.Time, touch func(wakeKey)) {
 	ix.now = now
 	ix.fileSpan(&info, now, touch)
 	touch(coordWake(s.coord))
-	ix.queue = append(ix.queue, indexItem{info: &info, expires: now.Add(ix.ttl)})
+	ix.queue = append(ix.queue, indexItem{info: &info, expires: ix.clock.since(now) + int64(ix.ttl)})
 	for ix.len() > ix.max {
-		ix.popFront()
+		ix.popFront(touch)
 	}
 }
 
-func (ix *coordIndex) producer(c coordinate) *spanInfo { return ix.producers[c] }
-
-func (ix *coordIndex) producerCoord(k spanKey) (coordinate, bool) {
-	c, ok := ix.producerBySpan[k]
-	return c, ok
+// record returns the entry of c, added when missing.
+func (ix *coordIndex) record(c coordinate) *record {
+	r := ix.records[c]
+	if r == nil {
+		r = &record{}
+		ix.records[c] = r
+	}
+	return r
 }
 
-func (ix *coordIndex) consumersAt(c coordinate) []*spanInfo { return ix.consumers[c] }
+func (ix *coordIndex) producer(c coordinate) *spanInfo {
+	if r := ix.records[c]; r != nil {
+		return r.producer
+	}
+	return nil
+}
 
-// expire drops entries older than the TTL.
+func (ix *coordIndex) producerCoord(k spanKey) (coordinate, bool) {
+	if p := ix.producerBySpan[k]; p != nil {
+		return p.coord, true
+	}
+	return coordinate{}, false
+}
+
+func (ix *coordIndex) consumersAt(c coordinate) []*spanInfo {
+	if r := ix.records[c]; r != nil {
+		return r.consumers
+	}
+	return nil
+}
+
+// expire drops entries older than the TTL (and calls onExpire with the keys a drop touches).
 func (ix *coordIndex) expire(now time.Time) {
 	ix.now = now
 	ix.facts.facts.expire(now)
-	for ix.len() > 0 && !now.Before(ix.queue[ix.head].expires) {
-		ix.popFront()
+	for t := ix.clock.since(now); ix.len() > 0 && t >= ix.queue[ix.head].expires; {
+		ix.popFront(ix.onExpire)
 	}
 }
 
-func (ix *coordIndex) popFront() {
+func (ix *coordIndex) popFront(touch func(wakeKey)) {
 	it := ix.queue[ix.head]
 	ix.queue[ix.head] = indexItem{}
 	ix.head++
@@ -341,17 +425,24 @@ func (ix *coordIndex) popFront() {
 	ix.unfile(s)
 	switch s.kind {
 	case ptrace.SpanKindProducer:
-		if ix.producers[s.coord] == s {
-			delete(ix.producers, s.coord)
+		if r := ix.records[s.coord]; r != nil && r.producer == s {
+			r.producer = nil
+			if len(r.consumers) == 0 {
+				delete(ix.records, s.coord)
+			}
 			delete(ix.producerBySpan, s.key())
 			delete(ix.edges, s.key())
 		}
 		if isStreamsRootProducer(s) {
 			tk := threadKeyOf(s)
-			if l := removeInfo(ix.roots[tk], s); len(l) == 0 {
+			l, i := removeInfo(ix.roots[tk], s)
+			if len(l) == 0 {
 				delete(ix.roots, tk)
 			} else {
 				ix.roots[tk] = l
+			}
+			if i > 0 {
+				touch(nextWake(l[i-1].key())) // its successor changed
 			}
 		}
 	case ptrace.SpanKindConsumer:
@@ -360,23 +451,25 @@ func (ix *coordIndex) popFront() {
 		}
 		if isStreamsProcess(s) {
 			pk := procKeyOf(s)
-			if l := removeInfo(ix.procs[pk], s); len(l) == 0 {
+			if l, _ := removeInfo(ix.procs[pk], s); len(l) == 0 {
 				delete(ix.procs, pk)
 			} else {
 				ix.procs[pk] = l
 			}
 		}
-		list := ix.consumers[s.coord]
-		for i, c := range list {
-			if c == s {
-				list = append(list[:i:i], list[i+1:]...)
-				break
+		if r := ix.records[s.coord]; r != nil {
+			for i, c := range r.consumers {
+				if c == s {
+					r.consumers = append(r.consumers[:i:i], r.consumers[i+1:]...)
+					break
+				}
 			}
-		}
-		if len(list) == 0 {
-			delete(ix.consumers, s.coord)
-		} else {
-			ix.consumers[s.coord] = list
+			if len(r.consumers) == 0 {
+				r.consumers = nil
+				if r.producer == nil {
+					delete(ix.records, s.coord)
+				}
+			}
 		}
 	}
 }

@@ -24,12 +24,12 @@ func (sinkBatchRule) Applies(s *spanInfo) bool {
 	return s.kind == ptrace.SpanKindConsumer && s.isRoot() && len(s.links) > 0
 }
 
-func (sinkBatchRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (sinkBatchRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	var first *spanInfo
 	for _, l := range s.links {
 		c, ok := idx.producerCoord(l)
 		if !ok {
-			return nil, statusWait, []wakeKey{spanWake(l)}
+			return nil, statusWait, append(wake, spanWake(l))
 		}
 		p := idx.producer(c)
 		if first == nil || c.partition < first.coord.partition || c.partition == first.coord.partition && c.offset < first.coord.offset {
@@ -53,10 +53,10 @@ func (mirrorCopyRule) Applies(s *spanInfo) bool {
 	return s.kind == ptrace.SpanKindProducer && s.isRoot() && s.hasCoord && isTaskThread(s.thread)
 }
 
-func (mirrorCopyRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (mirrorCopyRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	f, ok := idx.factAt(s.coord)
 	if !ok {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+		return nil, statusWait, append(wake, coordWake(s.coord))
 	}
 	k := tsKey{s.service, s.thread, f.timestamp}
 	list := idx.facts.byTS[k]
@@ -67,7 +67,7 @@ func (mirrorCopyRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveS
 			return c, statusFound, nil
 		}
 	}
-	return nil, statusWait, []wakeKey{tsWake(k)}
+	return nil, statusWait, append(wake, tsWake(k))
 }
 
 // isMirrorOf reports whether target is MirrorMaker 2's name for source: "<alias>.<source>"

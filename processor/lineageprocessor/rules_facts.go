@@ -50,25 +50,25 @@ func (recordHeaderRule) Name() string { return ruleRecordHeader }
 
 func (recordHeaderRule) Applies(s *spanInfo) bool { return isStreamsRootProducer(s) }
 
-func (recordHeaderRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (recordHeaderRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	f, ok := idx.factAt(s.coord)
 	if !ok {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+		return nil, statusWait, append(wake, coordWake(s.coord))
 	}
 	if f.header.span.IsEmpty() || f.header == s.key() {
-		return noEvidence() // no forwarded context (or the agent's own, with propagation on)
+		return nil, statusWait, wake // no forwarded context (or the agent's own, with propagation on)
 	}
 	kin, ok := idx.producerCoord(f.header)
 	if !ok {
-		return nil, statusWait, []wakeKey{spanWake(f.header)}
+		return nil, statusWait, append(wake, spanWake(f.header))
 	}
 	if kin == s.coord {
-		return noEvidence()
+		return nil, statusWait, wake
 	}
 	if q := processOf(idx, kin, s.service); q != nil {
 		return q, statusFound, nil
 	}
-	return nil, statusWait, []wakeKey{coordWake(kin)}
+	return nil, statusWait, append(wake, coordWake(kin))
 }
 
 // maxTimestampScan bounds how far back record_key looks for a same-key input with the output's
@@ -88,19 +88,19 @@ func (recordKeyRule) Name() string { return ruleRecordKey }
 
 func (recordKeyRule) Applies(s *spanInfo) bool { return isStreamsRootProducer(s) }
 
-func (recordKeyRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (recordKeyRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	f, ok := idx.factAt(s.coord)
 	if !ok {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+		return nil, statusWait, append(wake, coordWake(s.coord))
 	}
 	if f.keyHash == "" {
-		return noEvidence()
+		return nil, statusWait, wake
 	}
 	k := hashKey{s.service, s.thread, f.keyHash}
 	list := idx.facts.byHash[k]
 	i := sort.Search(len(list), func(i int) bool { return list[i].end > s.start }) - 1
 	if i < 0 {
-		return nil, statusWait, []wakeKey{hashWake(k)}
+		return nil, statusWait, append(wake, hashWake(k))
 	}
 	for j := i; j >= 0 && j > i-maxTimestampScan; j-- {
 		if idx.facts.filed[list[j]].timestamp == f.timestamp {
@@ -162,10 +162,10 @@ func isStreamsChildOutput(s *spanInfo) bool {
 	return s.kind == ptrace.SpanKindProducer && !s.isRoot() && s.hasCoord && isStreamThread(s.thread) && !isChangelog(s.coord.topic)
 }
 
-func (recordTimestampRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (recordTimestampRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	f, ok := idx.factAt(s.coord)
 	if !ok {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+		return nil, statusWait, append(wake, coordWake(s.coord))
 	}
 	k := tsKey{s.service, s.thread, f.timestamp}
 	list := idx.facts.byTS[k]
@@ -176,19 +176,19 @@ func (recordTimestampRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, res
 		if n > 0 {
 			return list[0], statusFound, nil
 		}
-		return nil, statusWait, []wakeKey{tsWake(k)}
+		return nil, statusWait, append(wake, tsWake(k))
 	}
 	pk := spanKey{s.traceID, s.parentID}
 	pw := idx.consumerBySpanKey(pk)
 	if pw == nil {
-		return nil, statusWait, []wakeKey{spanWake(pk)}
+		return nil, statusWait, append(wake, spanWake(pk))
 	}
 	if !pw.hasCoord || pw.service != s.service {
-		return noEvidence()
+		return nil, statusWait, wake
 	}
 	pf, ok := idx.factAt(pw.coord)
 	if !ok {
-		return nil, statusWait, []wakeKey{coordWake(pw.coord)}
+		return nil, statusWait, append(wake, coordWake(pw.coord))
 	}
 	if pf.timestamp == f.timestamp {
 		return nil, statusKeep, nil
@@ -199,7 +199,7 @@ func (recordTimestampRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, res
 			return list[i], statusFound, nil
 		}
 	}
-	return nil, statusWait, []wakeKey{tsWake(k)}
+	return nil, statusWait, append(wake, tsWake(k))
 }
 
 func (recordTimestampRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
@@ -263,18 +263,18 @@ func (recordContextRule) Applies(s *spanInfo) bool {
 	return isStreamsRootProducer(s) && isChangelog(s.coord.topic)
 }
 
-func (recordContextRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (recordContextRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	f, ok := idx.factAt(s.coord)
 	if !ok {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+		return nil, statusWait, append(wake, coordWake(s.coord))
 	}
 	if !f.hasCtx {
-		return noEvidence()
+		return nil, statusWait, wake
 	}
 	if q := processOf(idx, f.ctx, s.service); q != nil {
 		return q, statusFound, nil
 	}
-	return nil, statusWait, []wakeKey{coordWake(f.ctx)}
+	return nil, statusWait, append(wake, coordWake(f.ctx))
 }
 
 func (recordContextRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
@@ -370,8 +370,9 @@ func (storeDeleteRule) Applies(s *spanInfo) bool {
 	return isStreamsRootProducer(s) && isChangelog(s.coord.topic)
 }
 
-func (storeDeleteRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
-	return deleteCause(idx, s)
+func (storeDeleteRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
+	p, st, w := deleteCause(idx, s)
+	return p, st, append(wake, w...)
 }
 
 func (storeDeleteRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
@@ -414,10 +415,10 @@ func (windowEmitRule) Applies(s *spanInfo) bool {
 	return isStreamsRootProducer(s) && isChangelog(s.coord.topic)
 }
 
-func (r windowEmitRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
-	e, st, wake := r.emission(idx, s)
+func (r windowEmitRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
+	e, st, w := r.emission(idx, s)
 	if st != statusFound {
-		return nil, st, wake
+		return nil, st, append(wake, w...)
 	}
 	if p := idx.edgeOf(e.key()); p != nil {
 		return p, statusFound, nil
@@ -430,7 +431,7 @@ func (r windowEmitRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolv
 			return p, statusFound, nil
 		}
 	}
-	return nil, statusWait, []wakeKey{edgeWake(e.key())}
+	return nil, statusWait, append(wake, edgeWake(e.key()))
 }
 
 func (r windowEmitRule) Contributors(idx *coordIndex, s, parent *spanInfo) []*spanInfo {
@@ -500,10 +501,10 @@ func (punctuationDrainRule) Applies(s *spanInfo) bool {
 	return isStreamsRootProducer(s) && !isChangelog(s.coord.topic)
 }
 
-func (r punctuationDrainRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
-	causes, st, wake := r.causes(idx, s)
+func (r punctuationDrainRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
+	causes, st, w := r.causes(idx, s)
 	if st != statusFound {
-		return nil, st, wake
+		return nil, st, append(wake, w...)
 	}
 	latest := causes[0]
 	for _, c := range causes[1:] {
@@ -562,7 +563,7 @@ func (r punctuationDrainRule) causes(idx *coordIndex, s *spanInfo) ([]*spanInfo,
 		prev = d
 	}
 	if !complete && !idx.lastChance && idx.facts.lastStart[tk] <= prev.start+window {
-		return nil, statusWait, []wakeKey{threadWake(tk), movedWake(tk)}
+		return nil, statusWait, []wakeKey{movedWake(tk)}
 	}
 	if len(deletes) == 0 {
 		return nil, statusWait, nil

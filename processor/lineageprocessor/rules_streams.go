@@ -50,16 +50,16 @@ func (streamsKeyRule) Applies(s *spanInfo) bool {
 	return isStreamsRootProducer(s) && !isChangelog(s.coord.topic)
 }
 
-func (streamsKeyRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (streamsKeyRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	key, ok := outputKey(idx, s.coord)
 	if !ok {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+		return nil, statusWait, append(wake, coordWake(s.coord))
 	}
 	pk := procKey{s.service, s.thread, key}
 	if p := latestProcessBefore(idx, pk, s.start); p != nil {
 		return p, statusFound, nil
 	}
-	return nil, statusWait, []wakeKey{procWake(pk)}
+	return nil, statusWait, append(wake, procWake(pk))
 }
 
 // flushPartner returns the output forward written in the same cache flush as the changelog write
@@ -101,8 +101,8 @@ func (streamsChangelogRule) Applies(s *spanInfo) bool {
 	return isStreamsRootProducer(s) && isChangelog(s.coord.topic)
 }
 
-func (r streamsChangelogRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
-	wake := []wakeKey{threadWake(threadKeyOf(s))} // a root arriving between L and its partner
+func (r streamsChangelogRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
+	wake = append(wake, nextWake(s.key())) // a root arriving (or dropped) right after L
 	f, ok := flushPartner(idx, s, r.window)
 	if !ok {
 		return nil, statusWait, wake
@@ -132,10 +132,10 @@ func (streamsMisparentedRule) Applies(s *spanInfo) bool {
 		isStreamThread(s.thread) && !isChangelog(s.coord.topic)
 }
 
-func (streamsMisparentedRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, resolveStatus, []wakeKey) {
+func (streamsMisparentedRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	cs := idx.consumersAt(s.coord)
 	if len(cs) == 0 {
-		return nil, statusWait, []wakeKey{coordWake(s.coord)}
+		return nil, statusWait, append(wake, coordWake(s.coord))
 	}
 	var x spanKey
 	for _, c := range cs {
@@ -150,7 +150,7 @@ func (streamsMisparentedRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, 
 		// parent. With record facts flowing, record_timestamp (asked first) has the evidence and
 		// may still be waiting for S's parent span: do not decide for it.
 		if idx.factsSeen() {
-			return noEvidence()
+			return nil, statusWait, wake
 		}
 		return nil, statusKeep, nil
 	}
@@ -159,7 +159,7 @@ func (streamsMisparentedRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, 
 		if idx.consumerBySpanKey(x) != nil {
 			return nil, statusKeep, nil // the consumer's parent is no producer span: no evidence
 		}
-		return nil, statusWait, []wakeKey{spanWake(x), coordWake(s.coord)}
+		return nil, statusWait, append(wake, spanWake(x), coordWake(s.coord))
 	}
 	if kin == s.coord {
 		return nil, statusKeep, nil
@@ -167,7 +167,7 @@ func (streamsMisparentedRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, 
 	pwKey := spanKey{s.traceID, s.parentID}
 	pw := idx.consumerBySpanKey(pwKey)
 	if pw == nil {
-		return nil, statusWait, []wakeKey{spanWake(pwKey)}
+		return nil, statusWait, append(wake, spanWake(pwKey))
 	}
 	if pw.service != s.service || (pw.hasCoord && pw.coord == kin) || pw.parentID == x.span && pw.traceID == x.trace {
 		return nil, statusKeep, nil
@@ -180,7 +180,7 @@ func (streamsMisparentedRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, 
 		}
 	}
 	if q == nil {
-		return nil, statusWait, []wakeKey{coordWake(kin)}
+		return nil, statusWait, append(wake, coordWake(kin))
 	}
 	// is P_wrong q itself, or fed by q through records written inside q (repartition hops)?
 	cur := pw
@@ -193,7 +193,7 @@ func (streamsMisparentedRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, 
 		}
 		w := idx.producer(cur.coord)
 		if w == nil {
-			return nil, statusWait, []wakeKey{coordWake(cur.coord)}
+			return nil, statusWait, append(wake, coordWake(cur.coord))
 		}
 		if w.isRoot() {
 			break
@@ -202,7 +202,7 @@ func (streamsMisparentedRule) Resolve(idx *coordIndex, s *spanInfo) (*spanInfo, 
 		next := idx.consumerBySpanKey(pk)
 		if next == nil {
 			// the writer's parent is not (yet) a known process span: cannot tell
-			return nil, statusWait, []wakeKey{spanWake(pk)}
+			return nil, statusWait, append(wake, spanWake(pk))
 		}
 		cur = next
 	}
