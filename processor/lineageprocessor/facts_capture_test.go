@@ -65,27 +65,7 @@ func TestCaptureFactsLiveReplayMatchesOffline(t *testing.T) {
 			require.NoError(t, err)
 
 			h := newHarness(t, nil)
-			i, j := 0, 0
-			for i < len(spans) || j < len(facts) {
-				feedSpans := j >= len(facts) || (i < len(spans) && !maxEnd(spans[i]).After(latestObserved(facts[j])))
-				now := latestObserved(facts[min(j, len(facts)-1)])
-				if feedSpans {
-					now = maxEnd(spans[i])
-				}
-				if now.After(h.clock.Now()) {
-					h.clock.Advance(now.Sub(h.clock.Now()))
-				}
-				h.p.tick(t.Context())
-				if feedSpans {
-					h.feed(spans[i])
-					i++
-				} else {
-					h.feedLogs(facts[j])
-					j++
-				}
-			}
-			h.advance(h.p.cfg.DecisionWait + time.Second)
-			h.shutdown()
+			h.replayInterleaved(spans, facts, latestObserved)
 
 			want := placements(offline)
 			got := map[pcommon.SpanID]placement{}

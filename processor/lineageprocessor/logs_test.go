@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 )
 
@@ -175,29 +176,7 @@ func TestCaptureLogsFollowTheirSpans(t *testing.T) {
 				in += ld.LogRecordCount()
 			}
 			h := newHarness(t, nil)
-			i, j := 0, 0
-			for i < len(spans) || j < len(logs) {
-				var now time.Time
-				feedSpans := j >= len(logs) || (i < len(spans) && !maxEnd(spans[i]).After(latestLog(logs[j])))
-				if feedSpans {
-					now = maxEnd(spans[i])
-				} else {
-					now = latestLog(logs[j])
-				}
-				if now.After(h.clock.Now()) {
-					h.clock.Advance(now.Sub(h.clock.Now()))
-				}
-				h.p.tick(t.Context())
-				if feedSpans {
-					h.feed(spans[i])
-					i++
-				} else {
-					h.feedLogs(logs[j])
-					j++
-				}
-			}
-			h.advance(h.p.cfg.DecisionWait + time.Second)
-			h.shutdown()
+			h.replayInterleaved(spans, logs, latestLog)
 
 			final := map[pcommon.SpanID]pcommon.TraceID{}
 			for id, s := range h.out() {
@@ -224,4 +203,33 @@ func TestCaptureLogsFollowTheirSpans(t *testing.T) {
 			t.Logf("%d log records, %d in captured spans, %d moved into merged traces, %d unmatched", in, checked, moved, h.p.stats.logsUnmatched)
 		})
 	}
+}
+
+// replayInterleaved feeds span and log batches in the order of their time (a span batch's latest
+// end, a log batch's logTime), moving the clock and ticking as it goes, lets decision_wait run out
+// and shuts the processor down.
+func (h *harness) replayInterleaved(spans []ptrace.Traces, logs []plog.Logs, logTime func(plog.Logs) time.Time) {
+	i, j := 0, 0
+	for i < len(spans) || j < len(logs) {
+		feedSpans := j >= len(logs) || (i < len(spans) && !maxEnd(spans[i]).After(logTime(logs[j])))
+		var now time.Time
+		if feedSpans {
+			now = maxEnd(spans[i])
+		} else {
+			now = logTime(logs[j])
+		}
+		if now.After(h.clock.Now()) {
+			h.clock.Advance(now.Sub(h.clock.Now()))
+		}
+		h.p.tick(context.Background())
+		if feedSpans {
+			h.feed(spans[i])
+			i++
+		} else {
+			h.feedLogs(logs[j])
+			j++
+		}
+	}
+	h.advance(h.p.cfg.DecisionWait + time.Second)
+	h.shutdown()
 }
