@@ -34,6 +34,8 @@ const (
 	attrRule               = "lineage.rule"
 	attrOriginalTraceID    = "lineage.original_trace_id"
 	attrOriginalParentSpan = "lineage.original_parent_span_id"
+	// attrOriginalLinkSpan keeps the span id a link pointed at before the processor re-pointed it.
+	attrOriginalLinkSpan = "lineage.original_link_span_id"
 	// attrLinkDirection marks a reverse link (on a parent span, pointing at its recovered child).
 	attrLinkDirection  = "lineage.link_direction"
 	linkDirectionChild = "child"

@@ -1016,13 +1016,24 @@ func (p *lineageProcessor) release(u *unit, now time.Time) {
 // linkTargetGroup returns another held, undecided group holding a span that a configured link of
 // one of u's spans points to, or nil.
 func (p *lineageProcessor) linkTargetGroup(u *unit) *unit {
-	if len(p.joins) == 0 {
+	pending := func(k spanKey) *unit {
+		if pe := p.held[k]; pe != nil && pe.unit != u && !pe.unit.released && !waitsOn(pe.unit, u) {
+			return pe.unit
+		}
 		return nil
 	}
 	for _, e := range u.entries {
 		for _, t := range p.joins.tableRecords(p.index, &e.info) {
-			if pe := p.held[t.key()]; pe != nil && pe.unit != u && !pe.unit.released && !waitsOn(pe.unit, u) {
-				return pe.unit
+			if w := pending(t.key()); w != nil {
+				return w
+			}
+		}
+		if e == u.head && u.rule == ruleSinkBatch && p.cfg.Mode == ModeRewrite {
+			// the batch's other records get their own spans in their traces (splitSinkBatch)
+			for _, l := range e.info.links {
+				if w := pending(l); w != nil {
+					return w
+				}
 			}
 		}
 	}
@@ -1153,11 +1164,15 @@ func (p *lineageProcessor) takeReleased() ptrace.Traces {
 		p.addJoinLinks(e.span, &e.info)
 		p.retargetLinks(e.span, now)
 		p.describeConnector(e.span, &e.info)
+		synth := p.splitSinkBatch(e.span, &e.info)
 		if st, ok := p.synthesizeStateStore(e.span, &e.info, e.linkParent); ok {
+			synth = append(synth, st)
+		}
+		if len(synth) > 0 {
 			if _, seen := synthOf[e.scope.res]; !seen {
 				synthRes = append(synthRes, e.scope.res)
 			}
-			synthOf[e.scope.res] = append(synthOf[e.scope.res], st)
+			synthOf[e.scope.res] = append(synthOf[e.scope.res], synth...)
 		}
 		ss, ok := ssOf[e.scope]
 		if !ok {

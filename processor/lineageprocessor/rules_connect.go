@@ -1,8 +1,11 @@
 package lineageprocessor // import "github.com/eventlineage/lineage/processor/lineageprocessor"
 
 import (
+	"context"
+	"hash/fnv"
 	"sort"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -77,4 +80,76 @@ func isMirrorOf(target, source string) bool {
 		return true
 	}
 	return len(target) > len(source)+1 && target[len(target)-len(source)-1] == '.' && target[len(target)-len(source):] == source
+}
+
+// derivedFromSinkBatch marks the per-record spans split off a Connect sink batch.
+const derivedFromSinkBatch = "sink_batch"
+
+// splitSinkBatch gives every record of a Connect sink batch its place in its own trace (rewrite
+// mode): the batch span stays in its first record's trace (sink_batch), and for each other record
+// a span `<batch name>` is synthesized in that record's trace, under its producer span, linking to
+// the record's producer span and to the batch span; the batch span's link to that record is
+// pointed at the new span (the record stays one hop away). So each event's trace shows the sink
+// touchpoint. The links must already carry their final trace ids (retargetLinks).
+func (p *lineageProcessor) splitSinkBatch(span ptrace.Span, info *spanInfo) []ptrace.Span {
+	if p.cfg.Mode != ModeRewrite || len(info.links) < 2 || stringAttr(span.Attributes(), attrRule) != ruleSinkBatch {
+		return nil
+	}
+	var out []ptrace.Span
+	links := span.Links()
+	for i := 0; i < links.Len(); i++ {
+		l := links.At(i)
+		if l.SpanID() == span.ParentSpanID() {
+			continue // the record whose trace the batch span continues
+		}
+		if _, ours := l.Attributes().Get(attrRule); ours {
+			continue
+		}
+		st := ptrace.NewSpan()
+		st.SetTraceID(l.TraceID())
+		st.SetSpanID(sinkRecordSpanID(span.SpanID(), l.SpanID()))
+		st.SetParentSpanID(l.SpanID())
+		st.SetName(span.Name())
+		st.SetKind(ptrace.SpanKindConsumer)
+		st.SetStartTimestamp(span.StartTimestamp())
+		st.SetEndTimestamp(span.EndTimestamp())
+		a := st.Attributes()
+		a.PutStr(attrDerivedFrom, derivedFromSinkBatch)
+		a.PutStr(attrRule, ruleSinkBatch)
+		if info.thread != "" {
+			a.PutStr(attrThreadName, info.thread)
+		}
+		rl := st.Links().AppendEmpty()
+		rl.SetTraceID(l.TraceID())
+		rl.SetSpanID(l.SpanID())
+		rl.Attributes().PutStr(attrRule, ruleSinkBatch)
+		bl := st.Links().AppendEmpty()
+		bl.SetTraceID(span.TraceID())
+		bl.SetSpanID(span.SpanID())
+		bl.Attributes().PutStr(attrRule, ruleSinkBatch)
+		if _, ok := l.Attributes().Get(attrOriginalLinkSpan); !ok {
+			l.Attributes().PutStr(attrOriginalLinkSpan, l.SpanID().String())
+		}
+		l.SetSpanID(st.SpanID())
+		l.Attributes().PutStr(attrRule, ruleSinkBatch)
+		out = append(out, st)
+	}
+	p.stats.synthesized += int64(len(out))
+	p.tel.synthesized.Add(context.Background(), int64(len(out)))
+	return out
+}
+
+// sinkRecordSpanID derives the id of a sink batch's per-record span from the batch span and the
+// record's producer span.
+func sinkRecordSpanID(batch, record pcommon.SpanID) pcommon.SpanID {
+	h := fnv.New64a()
+	_, _ = h.Write(batch[:])
+	_, _ = h.Write(record[:])
+	_, _ = h.Write([]byte("sink-record"))
+	var id pcommon.SpanID
+	copy(id[:], h.Sum(nil))
+	if id.IsEmpty() {
+		id[0] = 1
+	}
+	return id
 }

@@ -40,8 +40,24 @@ func TestSinkBatchContinuesTheFirstRecordsTrace(t *testing.T) {
 	assert.Equal(t, ruleSinkBatch, strAttr(s, attrRule))
 	assert.Equal(t, sid(2), s.ParentSpanID(), "approved/0/3 comes first")
 	assert.Equal(t, tid(2), s.TraceID())
-	assert.Equal(t, 2, s.Links().Len())
 	assert.True(t, out[sid(60)].ParentSpanID().IsEmpty())
+
+	// approved/0/7's trace gets its own span of the batch, under its producer, and the batch span's
+	// link to that record points at it.
+	synth := h.synthOut()
+	require.Len(t, synth, 1)
+	var own ptrace.Span
+	for _, sp := range synth {
+		own = sp
+	}
+	assert.Equal(t, tid(1), own.TraceID())
+	assert.Equal(t, sid(1), own.ParentSpanID())
+	assert.Equal(t, derivedFromSinkBatch, strAttr(own, attrDerivedFrom))
+	assertLink(t, own, tid(1), sid(1), ruleSinkBatch)
+	assertLink(t, own, tid(2), sid(50), ruleSinkBatch)
+	require.Equal(t, 2, s.Links().Len())
+	assertLink(t, s, tid(2), sid(2), "") // the record it continues: the agent's link, unchanged
+	assertLink(t, s, tid(1), own.SpanID(), ruleSinkBatch)
 }
 
 // MirrorMaker 2 (dc1 -> dc2, default replication policy): the task's process span of the source
