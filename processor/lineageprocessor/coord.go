@@ -140,8 +140,10 @@ type spanInfo struct {
 	// receive: a poll's span under receive telemetry (the records' process spans are its children)
 	receive bool
 	// links of a Kafka Connect sink batch span (a root CONSUMER span on a task thread): the
-	// producer spans of its records
-	links []spanKey
+	// producer spans of its records, as the agent read them from the records' traceparent; and
+	// the cluster (resource attribute) of the worker, whose records the batch read
+	links      []spanKey
+	resCluster string
 }
 
 func (s *spanInfo) isRoot() bool { return s.parentID.IsEmpty() }
@@ -258,6 +260,7 @@ func readSpanInfo(span ptrace.Span, service, resourceCluster string) spanInfo {
 			l := span.Links().At(i)
 			info.links = append(info.links, spanKey{l.TraceID(), l.SpanID()})
 		}
+		info.resCluster = resourceCluster
 	}
 	return info
 }

@@ -84,6 +84,9 @@ type factIndex struct {
 	filed map[*spanInfo]fact
 	// changelog writes made inside a process span (uncached stores), by the process span
 	children map[spanKey][]*spanInfo
+	// records by the producer span their traceparent header names, and cluster ids by name
+	byHeader   *expiringMap[spanKey, []coordinate]
+	clusterIDs map[string]string
 	// the latest start of an indexed span per Kafka Streams thread: how far the thread has got
 	lastStart map[threadKey]pcommon.Timestamp
 }
@@ -99,8 +102,46 @@ func newFactIndex(ttl time.Duration, maxEntries int) *factIndex {
 
 		children: map[spanKey][]*spanInfo{},
 
-		lastStart: map[threadKey]pcommon.Timestamp{},
+		lastStart:  map[threadKey]pcommon.Timestamp{},
+		byHeader:   newExpiringMap[spanKey, []coordinate](ttl, maxEntries),
+		clusterIDs: map[string]string{},
 	}
+}
+
+// maxHeaderRecords bounds the records indexed under one traceparent (a context forwarded to
+// many records: a fan-out, copies across clusters).
+const maxHeaderRecords = 64
+
+// recordOfLink returns the producer span of the record a Connect sink batch's link stands for.
+// The agent links a batch to the traceparent of each record it read: the record's own producer
+// span when the producer injected it, else an upstream context the record merely carries
+// (copied by MirrorMaker 2 or forwarded by Kafka Streams with producer propagation disabled). In
+// the latter case the record is the one in the worker's cluster that carries that header and was
+// not produced by the linked span.
+func recordOfLink(idx *coordIndex, l spanKey, cluster string) (*spanInfo, bool) {
+	if id := idx.facts.clusterIDs[cluster]; id != "" {
+		cluster = id
+	}
+	var found *spanInfo
+	cs, _ := idx.facts.byHeader.get(l, idx.now)
+	for _, c := range cs {
+		if c.cluster != cluster {
+			continue
+		}
+		if _, ok := idx.factAt(c); !ok {
+			continue
+		}
+		if p := idx.producer(c); p != nil && p.key() != l && (found == nil || p.coord.offset > found.coord.offset) {
+			found = p
+		}
+	}
+	if found != nil {
+		return found, true
+	}
+	if c, ok := idx.producerCoord(l); ok {
+		return idx.producer(c), true
+	}
+	return nil, false
 }
 
 // factsSeen reports whether record facts are flowing into the index (a kafka_records receiver
@@ -126,6 +167,11 @@ func (ix *coordIndex) addFact(c coordinate, f fact, now time.Time, touch func(wa
 	}
 	ix.now = now
 	fx.facts.set(c, f, now)
+	if !f.header.span.IsEmpty() {
+		if l, _ := fx.byHeader.get(f.header, now); len(l) < maxHeaderRecords {
+			fx.byHeader.set(f.header, append(l, c), now)
+		}
+	}
 	if p := ix.producer(c); p != nil {
 		ix.file(p, f, touch)
 	}
@@ -264,6 +310,9 @@ func (p *lineageProcessor) consumeFact(rec plog.LogRecord, res pcommon.Resource,
 		hdr = spanKey{f.TraceID, f.SpanID}
 	}
 	c := factCoordinate(&f)
+	if f.ClusterID != "" && len(p.index.facts.clusterIDs) < maxInterned {
+		p.index.facts.clusterIDs[f.ClusterName] = f.ClusterID
+	}
 	fa := fact{keyHash: f.KeyHash, tombstone: f.Tombstone, timestamp: f.Timestamp.UnixMilli(), header: hdr,
 		unwindowedHash: f.UnwindowedKeyHash, windowStart: f.WindowStart}
 	if x := f.Context; x != nil {

@@ -408,6 +408,7 @@ func (ix *coordIndex) consumersAt(c coordinate) []*spanInfo {
 func (ix *coordIndex) expire(now time.Time) {
 	ix.now = now
 	ix.facts.facts.expire(now)
+	ix.facts.byHeader.expire(now)
 	for t := ix.clock.since(now); ix.len() > 0 && t >= ix.queue[ix.head].expires; {
 		ix.popFront(ix.onExpire)
 	}

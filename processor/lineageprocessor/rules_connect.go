@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"sort"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -30,12 +31,11 @@ func (sinkBatchRule) Applies(s *spanInfo) bool {
 func (sinkBatchRule) Resolve(idx *coordIndex, s *spanInfo, wake []wakeKey) (*spanInfo, resolveStatus, []wakeKey) {
 	var first *spanInfo
 	for _, l := range s.links {
-		c, ok := idx.producerCoord(l)
+		p, ok := recordOfLink(idx, l, s.resCluster)
 		if !ok {
 			return nil, statusWait, append(wake, spanWake(l))
 		}
-		p := idx.producer(c)
-		if first == nil || c.partition < first.coord.partition || c.partition == first.coord.partition && c.offset < first.coord.offset {
+		if first == nil || p.coord.partition < first.coord.partition || p.coord.partition == first.coord.partition && p.coord.offset < first.coord.offset {
 			first = p
 		}
 	}
@@ -92,18 +92,25 @@ const derivedFromSinkBatch = "sink_batch"
 // pointed at the new span (the record stays one hop away). So each event's trace shows the sink
 // touchpoint. The links must already carry their final trace ids (retargetLinks).
 func (p *lineageProcessor) splitSinkBatch(span ptrace.Span, info *spanInfo) []ptrace.Span {
-	if p.cfg.Mode != ModeRewrite || len(info.links) < 2 || stringAttr(span.Attributes(), attrRule) != ruleSinkBatch {
+	if p.cfg.Mode != ModeRewrite || len(info.links) == 0 || stringAttr(span.Attributes(), attrRule) != ruleSinkBatch {
 		return nil
 	}
 	var out []ptrace.Span
 	links := span.Links()
+	now := p.clock.Now()
 	for i := 0; i < links.Len(); i++ {
 		l := links.At(i)
-		if l.SpanID() == span.ParentSpanID() {
-			continue // the record whose trace the batch span continues
-		}
 		if _, ours := l.Attributes().Get(attrRule); ours {
 			continue
+		}
+		// the link may name an upstream context the record carries: point it at the record
+		if r, ok := recordOfLink(p.index, spanKey{l.TraceID(), l.SpanID()}, info.resCluster); ok && r.spanID != l.SpanID() {
+			l.Attributes().PutStr(attrOriginalLinkSpan, l.SpanID().String())
+			l.SetTraceID(p.currentTrace(r, now))
+			l.SetSpanID(r.spanID)
+		}
+		if l.SpanID() == span.ParentSpanID() {
+			continue // the record whose trace the batch span continues
 		}
 		st := ptrace.NewSpan()
 		st.SetTraceID(l.TraceID())
@@ -137,6 +144,17 @@ func (p *lineageProcessor) splitSinkBatch(span ptrace.Span, info *spanInfo) []pt
 	p.stats.synthesized += int64(len(out))
 	p.tel.synthesized.Add(context.Background(), int64(len(out)))
 	return out
+}
+
+// currentTrace returns the trace a span is in now: where it was moved, or its trace's merges.
+func (p *lineageProcessor) currentTrace(s *spanInfo, now time.Time) pcommon.TraceID {
+	if pe := p.held[s.key()]; pe != nil {
+		return p.final(pe.span.TraceID(), now)
+	}
+	if t, ok := p.spanRemap.get(s.key(), now); ok {
+		return p.final(t, now)
+	}
+	return p.final(s.traceID, now)
 }
 
 // sinkRecordSpanID derives the id of a sink batch's per-record span from the batch span and the

@@ -121,3 +121,33 @@ func TestConnectorTransformsOnTaskThreadSpans(t *testing.T) {
 	_, ok = out[sid(2)].Attributes().Get(attrConnector)
 	assert.False(t, ok)
 }
+
+// Producer propagation disabled on Streams and Connect: the record the sink read (dc1's copy of
+// an approval, written by MirrorMaker 2's send T) carries the ORIGINAL producer's traceparent X,
+// so the agent links the sink batch to X. The record fact with header X in the worker's cluster,
+// produced by another span than X, is the record read: the batch goes under T and its link is
+// pointed at T.
+func TestSinkBatchLinkToAnUpstreamContext(t *testing.T) {
+	const task = "task-thread-approved-file-sink-0"
+	x := prod("transaction-producer", 1, 1, 0, "main", "transactions", 5)
+	tcopy := prod("kafka-connect-dc1", 3, 30, 0, "task-thread-mm2-dc2-to-dc1-0", "dc2.withdrawals-approved", 9)
+	put := ts{service: "kafka-connect-dc1", trace: 5, span: 50, kind: ptrace.SpanKindConsumer, thread: task}
+	batch := tracesOf(put)
+	nl := batch.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Links().AppendEmpty()
+	nl.SetTraceID(tid(1))
+	nl.SetSpanID(sid(1))
+	h := newHarness(t, nil)
+	h.feedLogs(factsOf(rf{topic: "transactions", offset: 5, key: "h-acct-1", tsMs: 10, header: &spanKey{tid(1), sid(1)}},
+		rf{topic: "dc2.withdrawals-approved", offset: 9, key: "h-acct-1", tsMs: 10, header: &spanKey{tid(1), sid(1)}}))
+	h.feed(tracesOf(x))
+	h.feed(tracesOf(tcopy))
+	h.feed(batch)
+	h.shutdown()
+	s := h.out()[sid(50)]
+	assert.Equal(t, ruleSinkBatch, strAttr(s, attrRule))
+	assert.Equal(t, sid(30), s.ParentSpanID())
+	require.Equal(t, 1, s.Links().Len())
+	assert.Equal(t, sid(30), s.Links().At(0).SpanID())
+	v, _ := s.Links().At(0).Attributes().Get(attrOriginalLinkSpan)
+	assert.Equal(t, sid(1).String(), v.Str())
+}
