@@ -2,7 +2,6 @@ package lineageprocessor
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -10,17 +9,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
-
-// latestObserved is when the receiver read the last fact of a batch: its arrival.
-func latestObserved(ld plog.Logs) time.Time {
-	var m time.Time
-	forEachLog(ld, func(_ pcommon.Resource, r plog.LogRecord) {
-		if t := r.ObservedTimestamp().AsTime(); t.After(m) {
-			m = t
-		}
-	})
-	return m
-}
 
 // placement is where a span ended up: its trace and parent.
 type placement struct {
@@ -65,7 +53,7 @@ func TestCaptureFactsLiveReplayMatchesOffline(t *testing.T) {
 			require.NoError(t, err)
 
 			h := newHarness(t, nil)
-			h.replayInterleaved(spans, facts, latestObserved)
+			h.replayInterleaved(spans, facts, latestOf(plog.LogRecord.ObservedTimestamp)) // when the receiver read them
 
 			want := placements(offline)
 			got := map[pcommon.SpanID]placement{}

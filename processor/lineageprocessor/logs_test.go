@@ -153,14 +153,17 @@ func loadCaptureLogs(tb testing.TB, name string) []plog.Logs {
 	return out
 }
 
-func latestLog(ld plog.Logs) time.Time {
-	var m time.Time
-	forEachLog(ld, func(_ pcommon.Resource, r plog.LogRecord) {
-		if t := r.Timestamp().AsTime(); t.After(m) {
-			m = t
-		}
-	})
-	return m
+// latestOf returns the latest time a batch's log records have in field: its arrival time.
+func latestOf(field func(plog.LogRecord) pcommon.Timestamp) func(plog.Logs) time.Time {
+	return func(ld plog.Logs) time.Time {
+		var m time.Time
+		forEachLog(ld, func(_ pcommon.Resource, r plog.LogRecord) {
+			if t := field(r).AsTime(); t.After(m) {
+				m = t
+			}
+		})
+		return m
+	}
 }
 
 // On the real captures, every log record written inside a span ends up in that span's final
@@ -176,7 +179,7 @@ func TestCaptureLogsFollowTheirSpans(t *testing.T) {
 				in += ld.LogRecordCount()
 			}
 			h := newHarness(t, nil)
-			h.replayInterleaved(spans, logs, latestLog)
+			h.replayInterleaved(spans, logs, latestOf(plog.LogRecord.Timestamp))
 
 			final := map[pcommon.SpanID]pcommon.TraceID{}
 			for id, s := range h.out() {
