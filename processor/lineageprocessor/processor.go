@@ -82,21 +82,26 @@ type unit struct {
 	waitingOn  *unit
 	dependents []*unit
 	released   bool
+	// extended: a trace unit kept past decision_wait because span units of its trace (a poll's
+	// process spans under receive telemetry) were still undecided
+	extended bool
 	// prev, next: the list of unreleased units in creation order. A released unit keeps next, so
 	// that a walk standing on it goes on even when its successors were released meanwhile.
 	prev, next *unit
 }
 
 type lineageProcessor struct {
-	cfg      *Config
-	joins    tableJoins
-	connect  *connectconfig.Poller // nil without Config.Connect URLs
-	logger   *zap.Logger
-	next     consumer.Traces // nil when no traces pipeline uses the processor
-	nextLogs consumer.Logs   // nil when no logs pipeline uses the processor
-	clock    clock
-	rules    []Rule
-	tel      *telemetry
+	cfg   *Config
+	joins tableJoins
+	// openSpanUnits counts the unreleased span units per original trace
+	openSpanUnits map[pcommon.TraceID]int
+	connect       *connectconfig.Poller // nil without Config.Connect URLs
+	logger        *zap.Logger
+	next          consumer.Traces // nil when no traces pipeline uses the processor
+	nextLogs      consumer.Logs   // nil when no logs pipeline uses the processor
+	clock         clock
+	rules         []Rule
+	tel           *telemetry
 
 	mu           sync.Mutex
 	traces       map[pcommon.TraceID]*unit // held trace units
@@ -145,24 +150,26 @@ func newLineageProcessor(set processor.Settings, cfg *Config, next consumer.Trac
 		return nil, err
 	}
 	p := &lineageProcessor{
-		cfg:       cfg,
-		joins:     newTableJoins(cfg.TableJoins),
-		logger:    set.Logger,
-		next:      next,
-		clock:     clk,
-		rules:     defaultRules(cfg),
-		tel:       tel,
-		traces:    map[pcommon.TraceID]*unit{},
-		held:      map[spanKey]*entry{},
-		decided:   newExpiringMap[pcommon.TraceID, pcommon.TraceID](cfg.MappingTTL, cfg.MaxMappings),
-		spanRemap: newExpiringMap[spanKey, pcommon.TraceID](cfg.MappingTTL, cfg.MaxMappings),
-		emitted:   newExpiringMap[pcommon.TraceID, struct{}](cfg.MappingTTL, cfg.MaxMappings),
-		index:     newCoordIndex(cfg.IndexTTL, cfg.MaxMappings),
-		stats:     stats{edges: map[string]int64{}},
-		waiters:   map[wakeKey]*waitList{},
-		touched:   map[wakeKey]struct{}{},
-		logs:      newLogBuffer(),
-		stop:      make(chan struct{}),
+		cfg:   cfg,
+		joins: newTableJoins(cfg.TableJoins),
+
+		openSpanUnits: map[pcommon.TraceID]int{},
+		logger:        set.Logger,
+		next:          next,
+		clock:         clk,
+		rules:         defaultRules(cfg),
+		tel:           tel,
+		traces:        map[pcommon.TraceID]*unit{},
+		held:          map[spanKey]*entry{},
+		decided:       newExpiringMap[pcommon.TraceID, pcommon.TraceID](cfg.MappingTTL, cfg.MaxMappings),
+		spanRemap:     newExpiringMap[spanKey, pcommon.TraceID](cfg.MappingTTL, cfg.MaxMappings),
+		emitted:       newExpiringMap[pcommon.TraceID, struct{}](cfg.MappingTTL, cfg.MaxMappings),
+		index:         newCoordIndex(cfg.IndexTTL, cfg.MaxMappings),
+		stats:         stats{edges: map[string]int64{}},
+		waiters:       map[wakeKey]*waitList{},
+		touched:       map[wakeKey]struct{}{},
+		logs:          newLogBuffer(),
+		stop:          make(chan struct{}),
 	}
 	p.index.onExpire = p.touch
 	p.connect = newConnectPoller(cfg, p)
@@ -413,6 +420,9 @@ func (p *lineageProcessor) newUnit(kind int, traceID pcommon.TraceID, now time.T
 	p.seq++
 	u := &unit{kind: kind, traceID: traceID, deadline: now.Add(p.cfg.DecisionWait), seq: p.seq}
 	u.due = u.deadline
+	if kind == unitKindSpan {
+		p.openSpanUnits[traceID]++
+	}
 	u.prev = p.last
 	if p.last != nil {
 		p.last.next = u
@@ -796,6 +806,18 @@ func (p *lineageProcessor) finishEdge(u *unit, now time.Time) {
 	p.release(u, now)
 }
 
+// retire counts a released span unit out of its trace's open span units.
+func (p *lineageProcessor) retire(u *unit) {
+	if u.kind != unitKindSpan {
+		return
+	}
+	if n := p.openSpanUnits[u.traceID] - 1; n > 0 {
+		p.openSpanUnits[u.traceID] = n
+	} else {
+		delete(p.openSpanUnits, u.traceID)
+	}
+}
+
 // joinUnit moves u's held spans and the units waiting for u into the held unit to, and retires u.
 func (p *lineageProcessor) joinUnit(u, to *unit) {
 	for _, e := range u.entries {
@@ -806,6 +828,7 @@ func (p *lineageProcessor) joinUnit(u, to *unit) {
 	deps := u.dependents
 	u.dependents = nil
 	u.released = true
+	p.retire(u)
 	p.unlink(u)
 	u.state = stateReleasedAll
 	p.unregisterWake(u)
@@ -981,6 +1004,7 @@ func (p *lineageProcessor) release(u *unit, now time.Time) {
 		return
 	}
 	u.released = true
+	p.retire(u)
 	p.unlink(u)
 	u.state = stateReleasedAll
 	p.unregisterWake(u)
@@ -1077,6 +1101,9 @@ func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
 			if now.Before(u.due) {
 				break
 			}
+			if u.extended && p.openSpanUnits[u.traceID] == 0 {
+				p.releaseUnstitched(u, now) // its last waiting span was decided
+			}
 			continue // its root arrived later and extended the wait
 		}
 		switch u.state {
@@ -1086,6 +1113,14 @@ func (p *lineageProcessor) expire(ctx context.Context, now time.Time) {
 			p.releaseUnstitched(u, now)
 		case stateRule:
 			if p.lastChance(u, now) {
+				continue
+			}
+			if u.kind == unitKindTrace && !u.extended && p.openSpanUnits[u.traceID] > 0 {
+				// Spans of this trace (a poll's process spans) still wait for their parents:
+				// passing the trace on now would leave them only a link. Once more decision_wait
+				// at most.
+				u.extended = true
+				u.deadline = now.Add(p.cfg.DecisionWait)
 				continue
 			}
 			fallthrough

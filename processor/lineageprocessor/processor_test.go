@@ -387,3 +387,28 @@ func TestReceiveTelemetryProcessSpanLeavesThePoll(t *testing.T) {
 	v, _ := ol.Attributes().Get(attrOriginalTraceID)
 	assert.Equal(t, tid(2).String(), v.Str())
 }
+
+// Receive telemetry, expiry order: the poll R reaches decision_wait while its process span C still
+// waits for its producer X. R is held once more (not passed on), so that C can still move to X's
+// trace when X arrives — instead of getting only a link — and R goes out as soon as C is decided.
+func TestPollHeldWhileItsProcessSpanWaits(t *testing.T) {
+	recv := ts{service: "outcome-consumer", trace: 2, span: 20, kind: ptrace.SpanKindConsumer, thread: "main"}
+	proc := cons("outcome-consumer", 2, 21, 20, "main", "transactions", 5)
+	x := prod("transaction-producer", 1, 1, 0, "main", "transactions", 5)
+	h := newHarness(t, nil)
+	td := tracesOf(recv)
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr(attrOperationOld, operationReceive)
+	h.feed(td)
+	h.advance(5 * time.Second)
+	h.feed(tracesOf(proc))
+	h.advance(h.p.cfg.DecisionWait - 4*time.Second) // R's decision_wait is over, C's not yet
+	assert.NotContains(t, h.out(), sid(20), "the poll waits for its process span")
+	h.feed(tracesOf(x))
+	h.advance(time.Second)
+	out := h.out()
+	require.Contains(t, out, sid(20), "released once its process span is decided")
+	assert.Equal(t, tid(1), out[sid(21)].TraceID())
+	assert.Equal(t, sid(1), out[sid(21)].ParentSpanID())
+	assert.Zero(t, h.p.stats.linkFallbacks)
+	h.shutdown()
+}
