@@ -33,13 +33,7 @@ func placements(td ptrace.Traces) map[pcommon.SpanID]placement {
 func TestCaptureFactsLiveReplayMatchesOffline(t *testing.T) {
 	for _, name := range []string{"withdrawal-a", "withdrawal-b", "multicluster-a"} {
 		t.Run(name, func(t *testing.T) {
-			var facts []plog.Logs
-			var u plog.JSONUnmarshaler
-			readJSONLines(t, name, "facts.jsonl", func(line []byte) {
-				ld, err := u.UnmarshalLogs(line)
-				require.NoError(t, err)
-				facts = append(facts, ld)
-			})
+			facts := loadCaptureLogs(t, name, "facts.jsonl")
 			spans := loadCapture(t, name)
 
 			all, allFacts := ptrace.NewTraces(), plog.NewLogs()

@@ -140,12 +140,12 @@ func TestLogsOnlyPipelinePassesUnchanged(t *testing.T) {
 	require.NoError(t, lp.Shutdown(context.Background()))
 }
 
-// loadCaptureLogs reads a capture's logs.jsonl: one OTLP/JSON LogsData per line.
-func loadCaptureLogs(tb testing.TB, name string) []plog.Logs {
+// loadCaptureLogs reads a capture's logs.jsonl or facts.jsonl: one OTLP/JSON LogsData per line.
+func loadCaptureLogs(tb testing.TB, name, file string) []plog.Logs {
 	tb.Helper()
 	var out []plog.Logs
 	var u plog.JSONUnmarshaler
-	readJSONLines(tb, name, "logs.jsonl", func(line []byte) {
+	readJSONLines(tb, name, file, func(line []byte) {
 		ld, err := u.UnmarshalLogs(line)
 		require.NoError(tb, err)
 		out = append(out, ld)
@@ -173,7 +173,7 @@ func TestCaptureLogsFollowTheirSpans(t *testing.T) {
 	// (all of them: under receive telemetry, withdrawal-d, the process spans leave their polls).
 	for name, merges := range map[string]bool{"withdrawal-a": true, "withdrawal-b": true, "withdrawal-c": true, "withdrawal-d": true, "multicluster-b": true} {
 		t.Run(name, func(t *testing.T) {
-			spans, logs := loadCapture(t, name), loadCaptureLogs(t, name)
+			spans, logs := loadCapture(t, name), loadCaptureLogs(t, name, "logs.jsonl")
 			in := 0
 			for _, ld := range logs {
 				in += ld.LogRecordCount()

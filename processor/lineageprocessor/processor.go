@@ -335,15 +335,7 @@ func (p *lineageProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) 
 // its content has been moved out and it must be removed from the batch).
 func (p *lineageProcessor) ingest(span ptrace.Span, info *spanInfo, now time.Time, handle func() *scopeHandle) bool {
 	rewrite := p.cfg.Mode == ModeRewrite
-	hold := func(u *unit) *entry {
-		e := &entry{span: ptrace.NewSpan(), scope: handle(), info: *info, size: estimateSpanSize(span), unit: u}
-		span.MoveTo(e.span) // no deep copy: the batch gives the span up
-		u.entries = append(u.entries, e)
-		p.held[info.key()] = e
-		p.heldSpans++
-		p.heldBytes += e.size
-		return e
-	}
+	hold := func(u *unit) *entry { return p.holdSpan(u, span, info, handle()) }
 
 	// A descendant of a span that was moved to another trace follows it.
 	if rewrite && !info.isRoot() {
@@ -1064,6 +1056,17 @@ func (p *lineageProcessor) linkTargetGroup(u *unit) *unit {
 	return nil
 }
 
+// holdSpan takes span out of its batch (the caller removes it) into the held unit u.
+func (p *lineageProcessor) holdSpan(u *unit, span ptrace.Span, info *spanInfo, scope *scopeHandle) *entry {
+	e := &entry{span: ptrace.NewSpan(), scope: scope, info: *info, size: estimateSpanSize(span), unit: u}
+	span.MoveTo(e.span) // no deep copy: the batch gives the span up
+	u.entries = append(u.entries, e)
+	p.held[info.key()] = e
+	p.heldSpans++
+	p.heldBytes += e.size
+	return e
+}
+
 // holdForLinks holds a span that would pass now while the span its configured links point to
 // (table_join) sits in a held group whose trace may still change: a link written now could point
 // at a trace the target then leaves. It is released unchanged (links retargeted) after that group.
@@ -1074,13 +1077,7 @@ func (p *lineageProcessor) holdForLinks(span ptrace.Span, info *spanInfo, now ti
 			continue
 		}
 		u := p.newUnit(unitKindSpan, info.traceID, now)
-		e := &entry{span: ptrace.NewSpan(), scope: handle(), info: *info, size: estimateSpanSize(span), unit: u}
-		span.CopyTo(e.span)
-		u.entries = append(u.entries, e)
-		u.head = e
-		p.held[info.key()] = e
-		p.heldSpans++
-		p.heldBytes += e.size
+		u.head = p.holdSpan(u, span, info, handle())
 		u.state = stateLinkWait
 		u.waitingOn = pe.unit
 		pe.unit.dependents = append(pe.unit.dependents, u)

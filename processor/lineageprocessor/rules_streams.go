@@ -230,14 +230,7 @@ func fanInContributors(idx *coordIndex, r, p *spanInfo, window time.Duration) []
 	if !ok || key != p.recKey {
 		return nil
 	}
-	var lb pcommon.Timestamp
-	roots := idx.rootsOf(threadKeyOf(r))
-	for i := sort.Search(len(roots), func(i int) bool { return roots[i].start >= p.start }) - 1; i >= 0; i-- {
-		if roots[i].coord.topic == r.coord.topic {
-			lb = roots[i].start
-			break
-		}
-	}
+	lb := previousRootOfTopic(idx, r, p.start)
 	var out []*spanInfo
 	for _, c := range idx.procsOf(procKeyOf(p)) {
 		if c.key() != p.key() && c.hasCoord && c.coord.topic == p.coord.topic && c.start > lb && c.end <= r.start {
