@@ -2,8 +2,6 @@ package kafkarecordsreceiver // import "github.com/eventlineage/lineage/receiver
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
@@ -32,10 +30,9 @@ func newFactBuilder(cfg *Config) *factBuilder {
 	for _, h := range cfg.Headers {
 		b.headers[h] = true
 	}
-	if cfg.KeyHash.Algorithm == AlgorithmSHA256 {
-		b.hash = sha256.New()
-	} else {
-		b.hash = hmac.New(sha256.New, []byte(cfg.KeyHash.Secret))
+	// Validate guarantees a valid algorithm and secret unless key is "none", when no key is hashed.
+	if h, err := recordfact.NewKeyHasher(cfg.KeyHash.Algorithm, string(cfg.KeyHash.Secret)); err == nil {
+		b.hash = h.New()
 	}
 	return b
 }
