@@ -1,0 +1,154 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrSchemaTooNew is returned by Open when the database was migrated by a newer version of the
+// collector than this one: its schema may hold what this code would misread or destroy.
+var ErrSchemaTooNew = errors.New("lineage store schema is newer than this collector knows")
+
+// migrationLockID is the PostgreSQL advisory lock key guarding migrations ("lineage" in ASCII).
+const migrationLockID = 0x6c696e65616765
+
+// migrations are applied in order; migration i brings the schema to version i+1. Never edit a
+// released migration: append a new one.
+//
+// Times are int64 Unix nanoseconds, 0 when unknown, on both backends (one encoding, exact, index
+// friendly). Booleans are 0/1 integers for the same reason. sort_at is produced_at when known, else
+// the record timestamp: the time FindEvents orders and bounds by.
+var migrations = []func(d dialect) []string{
+	func(d dialect) []string {
+		return []string{
+			`CREATE TABLE clusters (
+				id   TEXT PRIMARY KEY,
+				name TEXT NOT NULL
+			)`,
+			`CREATE INDEX clusters_name ON clusters (name)`,
+			`CREATE TABLE events (
+				` + d.eventIDColumn + `,
+				cluster     TEXT    NOT NULL,
+				topic       TEXT    NOT NULL,
+				part        INTEGER NOT NULL,
+				off         BIGINT  NOT NULL,
+				key_hash    TEXT    NOT NULL DEFAULT '',
+				ts          BIGINT  NOT NULL DEFAULT 0,
+				produced_at BIGINT  NOT NULL DEFAULT 0,
+				sort_at     BIGINT  NOT NULL DEFAULT 0,
+				trace_id    TEXT    NOT NULL DEFAULT '',
+				producer    TEXT    NOT NULL DEFAULT '',
+				tombstone   INTEGER NOT NULL DEFAULT 0,
+				written_at  BIGINT  NOT NULL
+			)`,
+			`CREATE INDEX events_sort ON events (sort_at, id)`,
+			`CREATE INDEX events_record ON events (topic, part, off)`,
+			`CREATE INDEX events_key_hash ON events (key_hash) WHERE key_hash <> ''`,
+			`CREATE INDEX events_trace ON events (trace_id) WHERE trace_id <> ''`,
+			`CREATE INDEX events_producer ON events (producer) WHERE producer <> ''`,
+			`CREATE INDEX events_written ON events (written_at, id)`,
+			`CREATE TABLE touchpoints (
+				trace_id        TEXT    NOT NULL,
+				span_id         TEXT    NOT NULL,
+				event_id        BIGINT  NOT NULL,
+				parent_span_id  TEXT    NOT NULL DEFAULT '',
+				service         TEXT    NOT NULL DEFAULT '',
+				operation       TEXT    NOT NULL DEFAULT '',
+				kind            TEXT    NOT NULL,
+				start_at        BIGINT  NOT NULL DEFAULT 0,
+				end_at          BIGINT  NOT NULL DEFAULT 0,
+				cluster_name    TEXT    NOT NULL DEFAULT '',
+				connector       TEXT    NOT NULL DEFAULT '',
+				state_store     TEXT    NOT NULL DEFAULT '',
+				store_operation TEXT    NOT NULL DEFAULT '',
+				rule            TEXT    NOT NULL DEFAULT '',
+				PRIMARY KEY (trace_id, span_id, event_id)
+			)`,
+			`CREATE INDEX touchpoints_event ON touchpoints (event_id, start_at)`,
+			`CREATE INDEX touchpoints_span ON touchpoints (span_id)`,
+			`CREATE INDEX touchpoints_start ON touchpoints (start_at)`,
+			`CREATE INDEX touchpoints_service ON touchpoints (service, event_id)`,
+			`CREATE TABLE edges (
+				from_id    BIGINT  NOT NULL,
+				to_id      BIGINT  NOT NULL,
+				rule       TEXT    NOT NULL DEFAULT '',
+				derivation TEXT    NOT NULL,
+				link       INTEGER NOT NULL DEFAULT 0,
+				trace_id   TEXT    NOT NULL DEFAULT '',
+				PRIMARY KEY (from_id, to_id)
+			)`,
+			`CREATE INDEX edges_to ON edges (to_id, from_id)`,
+			`CREATE TABLE pending_edges (
+				trace_id      TEXT    NOT NULL,
+				span_id       TEXT    NOT NULL,
+				to_id         BIGINT  NOT NULL,
+				rule          TEXT    NOT NULL DEFAULT '',
+				derivation    TEXT    NOT NULL,
+				link          INTEGER NOT NULL DEFAULT 0,
+				edge_trace_id TEXT    NOT NULL DEFAULT '',
+				written_at    BIGINT  NOT NULL,
+				PRIMARY KEY (trace_id, span_id, to_id)
+			)`,
+			`CREATE INDEX pending_edges_span ON pending_edges (span_id)`,
+			`CREATE INDEX pending_edges_to ON pending_edges (to_id)`,
+			`CREATE INDEX pending_edges_written ON pending_edges (written_at)`,
+		}
+	},
+}
+
+// SchemaVersion is the schema version this code writes and reads.
+var SchemaVersion = len(migrations)
+
+// migrate brings the database to SchemaVersion in one transaction, or refuses a newer one.
+func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if d.advisoryLock {
+		// Held until the transaction ends: a second collector opening the same database waits
+		// here and then finds the schema current.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLockID)); err != nil {
+			return fmt.Errorf("migrate: advisory lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	if current > SchemaVersion {
+		return fmt.Errorf("%w: database is at version %d, this collector knows up to %d (upgrade the collector)", ErrSchemaTooNew, current, SchemaVersion)
+	}
+	for v := current; v < SchemaVersion; v++ {
+		for _, stmt := range migrations[v](d) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrate to version %d: %s: %w", v+1, firstLine(stmt), err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, d.bind("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"), v+1, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("migrate to version %d: record version: %w", v+1, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,93 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventlineage/lineage/internal/lineagestore"
+	"github.com/eventlineage/lineage/internal/lineagestore/storetest"
+)
+
+func openSQLite(t *testing.T) *Store {
+	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "nested", "dir", "lineage.db"))
+	require.NoError(t, err)
+	return s
+}
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) lineagestore.Store { return openSQLite(t) })
+}
+
+func TestPostgres(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) lineagestore.Store { return openPostgres(t) })
+}
+
+func TestBadPageTokenIsTyped(t *testing.T) {
+	s := openSQLite(t)
+	defer s.Close()
+	_, err := s.FindEvents(context.Background(), lineagestore.EventQuery{Limit: 1, PageToken: "not a token"})
+	require.ErrorIs(t, err, ErrBadPageToken)
+}
+
+func TestSQLiteReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lineage.db")
+	s, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	r := lineagestore.RecordID{Cluster: "c", Topic: "t", Partition: 0, Offset: 1}
+	require.NoError(t, s.Write(ctx, &lineagestore.Batch{Events: []lineagestore.Event{{Record: r, Producer: "p"}}}))
+	require.NoError(t, s.Close())
+	s, err = OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	d, err := s.Event(ctx, r)
+	require.NoError(t, err)
+	assert.Equal(t, "p", d.Event.Producer)
+}
+
+func TestSQLiteRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lineage.db")
+	s, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	_, err = s.w.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", SchemaVersion+1)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = OpenSQLite(ctx, path)
+	require.ErrorIs(t, err, ErrSchemaTooNew)
+	assert.Contains(t, err.Error(), "upgrade the collector")
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	_, err := OpenSQLite(ctx, "")
+	require.Error(t, err)
+	_, err = OpenSQLite(ctx, filepath.Join("/proc", "nope", "lineage.db"))
+	require.Error(t, err)
+	_, err = OpenPostgres(ctx, "", 1)
+	require.Error(t, err)
+	_, err = OpenPostgres(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=2", 1)
+	require.Error(t, err)
+}
+
+func TestMigrationVersionRecorded(t *testing.T) {
+	s := openSQLite(t)
+	defer s.Close()
+	var v int
+	require.NoError(t, s.r.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&v))
+	assert.Equal(t, SchemaVersion, v)
+	// Migrating again is a no-op.
+	require.NoError(t, migrate(context.Background(), s.w, s.d))
+	var n int
+	require.NoError(t, s.r.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n))
+	assert.Equal(t, SchemaVersion, n)
+	_, err := s.r.Exec("DELETE FROM events")
+	require.Error(t, err, "the read pool is read-only")
+	assert.False(t, errors.Is(err, sql.ErrNoRows))
+}

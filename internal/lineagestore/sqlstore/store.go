@@ -1,0 +1,159 @@
+// Package sqlstore is the lineage store over database/sql: one implementation of
+// lineagestore.Store with a small dialect for its two backends, SQLite embedded (modernc.org/sqlite,
+// pure Go) and PostgreSQL (pgx). The schema, the merge rules and every query are shared; see
+// README.md for the data model and the rules.
+package sqlstore // import "github.com/eventlineage/lineage/internal/lineagestore/sqlstore"
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+
+	"github.com/eventlineage/lineage/internal/lineagestore"
+)
+
+// SQLite connection settings.
+const (
+	// sqliteBusyTimeout: how long a statement waits for a lock held by another connection or
+	// process (a retention chunk, a checkpoint) before it fails with SQLITE_BUSY.
+	sqliteBusyTimeout = 10 * time.Second
+	// sqliteCacheKiB: page cache per connection.
+	sqliteCacheKiB = 64 << 10
+)
+
+// DefaultPostgresConns is the connection pool size OpenPostgres uses for maxConns <= 0.
+const DefaultPostgresConns = 8
+
+// Store is the lineage store over database/sql. It is safe for concurrent use.
+type Store struct {
+	d dialect
+	// w serializes writes: SQLite has one writer, so the writer pool holds one connection and
+	// writers queue in Go instead of spinning on SQLITE_BUSY. For PostgreSQL w == r.
+	w *sql.DB
+	r *sql.DB
+	// now is the clock of written_at and of age retention.
+	now func() time.Time
+}
+
+var _ lineagestore.Store = (*Store)(nil)
+
+// OpenSQLite opens (creating the file and its directory when missing) the SQLite database at path
+// and migrates it. WAL journal: readers never block the writer nor each other.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: path is empty")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory of %s: %w", path, err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL in WAL mode: a commit survives a process crash; only an OS crash or power loss may
+	// lose the last transactions, which the exporter's retry cannot tell from a failed write.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// No foreign keys: edges name events by key before their events are written.
+	q.Add("_pragma", "foreign_keys(OFF)")
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", sqliteCacheKiB))
+	q.Add("_pragma", "temp_store(MEMORY)")
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+
+	w, err := sql.Open("sqlite", base+"?"+q.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{d: sqliteDialect, w: w, now: time.Now}
+	if err := migrate(ctx, w, s.d); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	q.Add("_pragma", "query_only(ON)")
+	r, err := sql.Open("sqlite", base+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	readers := max(runtime.GOMAXPROCS(0), 2)
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	s.r = r
+	if err := r.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	return s, nil
+}
+
+// OpenPostgres connects to the PostgreSQL database dsn (a postgres:// URL or key=value string, as
+// pgx reads it) with at most maxConns connections (DefaultPostgresConns for <= 0) and migrates it.
+func OpenPostgres(ctx context.Context, dsn string, maxConns int) (*Store, error) {
+	if dsn == "" {
+		return nil, errors.New("postgres: dsn is empty")
+	}
+	if maxConns <= 0 {
+		maxConns = DefaultPostgresConns
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	s := &Store{d: postgresDialect, w: db, r: db, now: time.Now}
+	if err := migrate(ctx, db, s.d); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return s, nil
+}
+
+// Close releases every connection.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != nil && s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// nanos is t as the store keeps it: Unix nanoseconds, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// timeOf is the inverse of nanos (UTC).
+func timeOf(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,545 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/eventlineage/lineage/internal/lineagestore"
+)
+
+// Write stores b in one transaction. Everything is an upsert, so writing the same batch twice
+// stores it once:
+//   - events merge field by field: a non-empty field replaces an empty one, never the other way
+//     (the first non-empty value wins, later different values are ignored); every record a
+//     touchpoint or an edge names gets at least a coordinates-only event, so an edge never points
+//     at nothing and a later write of the event fills it in;
+//   - touchpoints are keyed by (trace id, span id, event); the first write of a span wins (a span
+//     does not change once ended);
+//   - edges are keyed by (from, to); the first writer's rule and derivation win, except that a
+//     measured edge replaces a derived or configured one (the agent's own context is the stronger
+//     evidence);
+//   - a pending edge resolves against every stored touchpoint of its span (this batch's and
+//     earlier ones): one edge from each event the span touched; unresolved it waits in
+//     pending_edges until a later batch brings the span;
+//   - clusters map id → name, the last write wins; an event's ClusterName names its cluster only
+//     where no explicit mapping exists.
+func (s *Store) Write(ctx context.Context, b *lineagestore.Batch) error {
+	if b == nil || b.Len() == 0 {
+		return nil
+	}
+	p, err := prepareBatch(b)
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("write: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	w := batchWriter{s: s, tx: tx, now: nanos(s.now())}
+	if err := w.write(ctx, p); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("write: commit: %w", err)
+	}
+	return nil
+}
+
+// preparedBatch is a batch validated and deduplicated in Go: a multi-row upsert may not name one
+// key twice (PostgreSQL refuses), and merging first writes each row once.
+type preparedBatch struct {
+	clusters         []lineagestore.Cluster // explicit
+	impliedClusters  []lineagestore.Cluster // from Event.ClusterName
+	events           []eventRow
+	touchpoints      []lineagestore.Touchpoint
+	touchpointEvents []int64 // event key of touchpoints[i]
+	edges            []edgeRow
+	pending          []lineagestore.PendingEdge
+	pendingTo        []int64
+}
+
+type eventRow struct {
+	id int64
+	e  lineagestore.Event
+}
+
+type edgeRow struct {
+	from, to int64
+	e        lineagestore.Edge
+}
+
+var touchpointKinds = map[string]bool{
+	lineagestore.KindProduce: true, lineagestore.KindConsume: true, lineagestore.KindStateStore: true,
+	lineagestore.KindConnect: true, lineagestore.KindInternal: true,
+}
+
+var derivations = map[string]bool{
+	lineagestore.DerivationMeasured: true, lineagestore.DerivationDerived: true, lineagestore.DerivationConfiguration: true,
+}
+
+func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
+	p := &preparedBatch{}
+	events := map[int64]int{} // key → index in p.events
+	addEvent := func(e lineagestore.Event) int64 {
+		id := e.Record.Key()
+		if i, ok := events[id]; ok {
+			p.events[i].e = mergeEvent(p.events[i].e, e)
+			return id
+		}
+		events[id] = len(p.events)
+		p.events = append(p.events, eventRow{id: id, e: e})
+		return id
+	}
+
+	explicit := map[string]int{}
+	for i, c := range b.Clusters {
+		if c.ID == "" || c.Name == "" {
+			return nil, fmt.Errorf("write: cluster %d: id and name must be set (id %q, name %q)", i, c.ID, c.Name)
+		}
+		if j, ok := explicit[c.ID]; ok {
+			p.clusters[j] = c
+			continue
+		}
+		explicit[c.ID] = len(p.clusters)
+		p.clusters = append(p.clusters, c)
+	}
+	implied := map[string]bool{}
+	for i, e := range b.Events {
+		if err := e.Record.Validate(); err != nil {
+			return nil, fmt.Errorf("write: event %d: %w", i, err)
+		}
+		addEvent(e)
+		if _, ok := explicit[e.Record.Cluster]; !ok && e.ClusterName != "" && !implied[e.Record.Cluster] {
+			implied[e.Record.Cluster] = true
+			p.impliedClusters = append(p.impliedClusters, lineagestore.Cluster{ID: e.Record.Cluster, Name: e.ClusterName})
+		}
+	}
+	type tpKey struct {
+		trace, span string
+		event       int64
+	}
+	seenTP := map[tpKey]bool{}
+	for i, t := range b.Touchpoints {
+		if err := validateTouchpoint(t); err != nil {
+			return nil, fmt.Errorf("write: touchpoint %d: %w", i, err)
+		}
+		id := addEvent(lineagestore.Event{Record: t.Record})
+		k := tpKey{t.TraceID, t.SpanID, id}
+		if seenTP[k] {
+			continue
+		}
+		seenTP[k] = true
+		p.touchpoints = append(p.touchpoints, t)
+		p.touchpointEvents = append(p.touchpointEvents, id)
+	}
+	edges := map[[2]int64]int{}
+	for i, e := range b.Edges {
+		if err := validateEdge(e, true); err != nil {
+			return nil, fmt.Errorf("write: edge %d: %w", i, err)
+		}
+		from := addEvent(lineagestore.Event{Record: e.From})
+		to := addEvent(lineagestore.Event{Record: e.To})
+		k := [2]int64{from, to}
+		if j, ok := edges[k]; ok {
+			if replacesEdge(p.edges[j].e, e) {
+				p.edges[j].e = e
+			}
+			continue
+		}
+		edges[k] = len(p.edges)
+		p.edges = append(p.edges, edgeRow{from: from, to: to, e: e})
+	}
+	for i, pe := range b.PendingEdges {
+		if pe.From.TraceID == "" || pe.From.SpanID == "" {
+			return nil, fmt.Errorf("write: pending edge %d: from span needs trace id and span id (got %q/%q)", i, pe.From.TraceID, pe.From.SpanID)
+		}
+		if err := validateEdge(pe.Edge, false); err != nil {
+			return nil, fmt.Errorf("write: pending edge %d: %w", i, err)
+		}
+		p.pending = append(p.pending, pe)
+		p.pendingTo = append(p.pendingTo, addEvent(lineagestore.Event{Record: pe.Edge.To}))
+	}
+	return p, nil
+}
+
+func validateTouchpoint(t lineagestore.Touchpoint) error {
+	if err := t.Record.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case t.TraceID == "" || t.SpanID == "":
+		return fmt.Errorf("trace id and span id must be set (got %q/%q)", t.TraceID, t.SpanID)
+	case !touchpointKinds[t.Kind]:
+		return fmt.Errorf("unknown kind %q", t.Kind)
+	}
+	return nil
+}
+
+func validateEdge(e lineagestore.Edge, withFrom bool) error {
+	if withFrom {
+		if err := e.From.Validate(); err != nil {
+			return fmt.Errorf("from: %w", err)
+		}
+	}
+	if err := e.To.Validate(); err != nil {
+		return fmt.Errorf("to: %w", err)
+	}
+	if !derivations[e.Derivation] {
+		return fmt.Errorf("unknown derivation %q (want measured, derived or configuration)", e.Derivation)
+	}
+	return nil
+}
+
+// mergeEvent merges b into a: a non-empty field of b fills an empty field of a.
+func mergeEvent(a, b lineagestore.Event) lineagestore.Event {
+	if a.ClusterName == "" {
+		a.ClusterName = b.ClusterName
+	}
+	if a.KeyHash == "" {
+		a.KeyHash = b.KeyHash
+	}
+	if a.Timestamp.IsZero() {
+		a.Timestamp = b.Timestamp
+	}
+	if a.ProducedAt.IsZero() {
+		a.ProducedAt = b.ProducedAt
+	}
+	if a.TraceID == "" {
+		a.TraceID = b.TraceID
+	}
+	if a.Producer == "" {
+		a.Producer = b.Producer
+	}
+	a.Tombstone = a.Tombstone || b.Tombstone
+	return a
+}
+
+// replacesEdge: a measured edge replaces one that is not; otherwise the first stays.
+func replacesEdge(old, new lineagestore.Edge) bool {
+	return old.Derivation != lineagestore.DerivationMeasured && new.Derivation == lineagestore.DerivationMeasured
+}
+
+// batchWriter writes one prepared batch inside tx.
+type batchWriter struct {
+	s   *Store
+	tx  *sql.Tx
+	now int64
+}
+
+func (w *batchWriter) write(ctx context.Context, p *preparedBatch) error {
+	if err := w.clusters(ctx, p.clusters, "DO UPDATE SET name = excluded.name"); err != nil {
+		return err
+	}
+	if err := w.clusters(ctx, p.impliedClusters, "DO NOTHING"); err != nil {
+		return err
+	}
+	if err := w.events(ctx, p.events); err != nil {
+		return err
+	}
+	if err := w.touchpoints(ctx, p.touchpoints, p.touchpointEvents); err != nil {
+		return err
+	}
+	if err := w.edges(ctx, p.edges); err != nil {
+		return err
+	}
+	if err := w.pendingEdges(ctx, p.pending, p.pendingTo); err != nil {
+		return err
+	}
+	return w.resolveStoredPending(ctx, p.touchpoints)
+}
+
+// insertRows runs prefix VALUES (...),(...) suffix over rows in chunks that fit the dialect's
+// parameter limit; row(i) returns the values of row i.
+func (w *batchWriter) insertRows(ctx context.Context, what, prefix, suffix string, n, cols int, row func(i int, args []any) []any) error {
+	per := max(w.s.d.maxParams/cols, 1)
+	per = min(per, 500)
+	args := make([]any, 0, per*cols)
+	var stmt *sql.Stmt
+	stmtRows := 0
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		args = args[:0]
+		for i := start; i < end; i++ {
+			args = row(i, args)
+		}
+		if stmt == nil || stmtRows != end-start {
+			if stmt != nil {
+				stmt.Close()
+			}
+			var err error
+			stmt, err = w.tx.PrepareContext(ctx, w.s.d.bind(prefix+" VALUES "+placeholders(end-start, cols)+" "+suffix))
+			if err != nil {
+				return fmt.Errorf("%s: prepare: %w", what, err)
+			}
+			stmtRows = end - start
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return nil
+}
+
+func (w *batchWriter) clusters(ctx context.Context, cs []lineagestore.Cluster, onConflict string) error {
+	return w.insertRows(ctx, "clusters", "INSERT INTO clusters (id, name)", "ON CONFLICT (id) "+onConflict, len(cs), 2,
+		func(i int, args []any) []any { return append(args, cs[i].ID, cs[i].Name) })
+}
+
+// eventUpsert merges like mergeEvent, in SQL, against the stored row.
+const eventUpsert = `ON CONFLICT (id) DO UPDATE SET
+	key_hash    = CASE WHEN events.key_hash = '' THEN excluded.key_hash ELSE events.key_hash END,
+	ts          = CASE WHEN events.ts = 0 THEN excluded.ts ELSE events.ts END,
+	produced_at = CASE WHEN events.produced_at = 0 THEN excluded.produced_at ELSE events.produced_at END,
+	sort_at     = CASE WHEN events.produced_at <> 0 THEN events.produced_at
+	                   WHEN excluded.produced_at <> 0 THEN excluded.produced_at
+	                   WHEN events.ts <> 0 THEN events.ts ELSE excluded.ts END,
+	trace_id    = CASE WHEN events.trace_id = '' THEN excluded.trace_id ELSE events.trace_id END,
+	producer    = CASE WHEN events.producer = '' THEN excluded.producer ELSE events.producer END,
+	tombstone   = CASE WHEN events.tombstone = 1 OR excluded.tombstone = 1 THEN 1 ELSE 0 END
+WHERE (events.key_hash = '' AND excluded.key_hash <> '')
+   OR (events.ts = 0 AND excluded.ts <> 0)
+   OR (events.produced_at = 0 AND excluded.produced_at <> 0)
+   OR (events.trace_id = '' AND excluded.trace_id <> '')
+   OR (events.producer = '' AND excluded.producer <> '')
+   OR (events.tombstone = 0 AND excluded.tombstone = 1)`
+
+func (w *batchWriter) events(ctx context.Context, rows []eventRow) error {
+	return w.insertRows(ctx, "events",
+		"INSERT INTO events (id, cluster, topic, part, off, key_hash, ts, produced_at, sort_at, trace_id, producer, tombstone, written_at)",
+		eventUpsert, len(rows), 13,
+		func(i int, args []any) []any {
+			e := rows[i].e
+			ts, pa := nanos(e.Timestamp), nanos(e.ProducedAt)
+			sortAt := pa
+			if sortAt == 0 {
+				sortAt = ts
+			}
+			return append(args, rows[i].id, e.Record.Cluster, e.Record.Topic, e.Record.Partition, e.Record.Offset,
+				e.KeyHash, ts, pa, sortAt, e.TraceID, e.Producer, boolInt(e.Tombstone), w.now)
+		})
+}
+
+func (w *batchWriter) touchpoints(ctx context.Context, tps []lineagestore.Touchpoint, eventIDs []int64) error {
+	return w.insertRows(ctx, "touchpoints",
+		`INSERT INTO touchpoints (trace_id, span_id, event_id, parent_span_id, service, operation, kind, start_at, end_at,
+			cluster_name, connector, state_store, store_operation, rule)`,
+		"ON CONFLICT (trace_id, span_id, event_id) DO NOTHING", len(tps), 14,
+		func(i int, args []any) []any {
+			t := tps[i]
+			return append(args, t.TraceID, t.SpanID, eventIDs[i], t.ParentSpanID, t.Service, t.Operation, t.Kind,
+				nanos(t.Start), nanos(t.End), t.ClusterName, t.Connector, t.StateStore, t.StoreOperation, t.Rule)
+		})
+}
+
+func (w *batchWriter) edges(ctx context.Context, rows []edgeRow) error {
+	return w.insertRows(ctx, "edges", "INSERT INTO edges (from_id, to_id, rule, derivation, link, trace_id)",
+		`ON CONFLICT (from_id, to_id) DO UPDATE SET
+			rule = excluded.rule, derivation = excluded.derivation, link = excluded.link, trace_id = excluded.trace_id
+		WHERE edges.derivation <> 'measured' AND excluded.derivation = 'measured'`,
+		len(rows), 6,
+		func(i int, args []any) []any {
+			e := rows[i].e
+			return append(args, rows[i].from, rows[i].to, e.Rule, e.Derivation, boolInt(e.Link), e.TraceID)
+		})
+}
+
+// spanEvents returns the events each of the spans touched (stored touchpoints, this transaction's
+// included), keyed by trace id + "/" + span id.
+func (w *batchWriter) spanEvents(ctx context.Context, spans []lineagestore.SpanRef) (map[lineagestore.SpanRef][]int64, error) {
+	out := map[lineagestore.SpanRef][]int64{}
+	want := map[lineagestore.SpanRef]bool{}
+	ids := make([]string, 0, len(spans))
+	for _, sp := range spans {
+		if !want[sp] {
+			want[sp] = true
+			ids = append(ids, sp.SpanID)
+		}
+	}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := w.tx.QueryContext(ctx, w.s.d.bind(
+			"SELECT trace_id, span_id, event_id FROM touchpoints WHERE span_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")"), args...)
+		if err != nil {
+			return nil, fmt.Errorf("resolve pending edges: %w", err)
+		}
+		for rows.Next() {
+			var sp lineagestore.SpanRef
+			var ev int64
+			if err := rows.Scan(&sp.TraceID, &sp.SpanID, &ev); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("resolve pending edges: %w", err)
+			}
+			if want[sp] {
+				out[sp] = append(out[sp], ev)
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("resolve pending edges: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// pendingEdges resolves the batch's pending edges against the touchpoints stored so far (this
+// batch's included) and parks the rest.
+func (w *batchWriter) pendingEdges(ctx context.Context, pending []lineagestore.PendingEdge, to []int64) error {
+	if len(pending) == 0 {
+		return nil
+	}
+	spans := make([]lineagestore.SpanRef, len(pending))
+	for i, pe := range pending {
+		spans[i] = pe.From
+	}
+	resolved, err := w.spanEvents(ctx, spans)
+	if err != nil {
+		return err
+	}
+	var edges []edgeRow
+	var parked []int
+	for i, pe := range pending {
+		evs := resolved[pe.From]
+		if len(evs) == 0 {
+			parked = append(parked, i)
+			continue
+		}
+		for _, from := range evs {
+			edges = append(edges, edgeRow{from: from, to: to[i], e: pe.Edge})
+		}
+	}
+	if err := w.edges(ctx, dedupeEdges(edges)); err != nil {
+		return err
+	}
+	type pkey struct {
+		sp lineagestore.SpanRef
+		to int64
+	}
+	seen := map[pkey]bool{}
+	rows := parked[:0]
+	for _, i := range parked {
+		k := pkey{pending[i].From, to[i]}
+		if !seen[k] {
+			seen[k] = true
+			rows = append(rows, i)
+		}
+	}
+	return w.insertRows(ctx, "pending edges",
+		"INSERT INTO pending_edges (trace_id, span_id, to_id, rule, derivation, link, edge_trace_id, written_at)",
+		"ON CONFLICT (trace_id, span_id, to_id) DO NOTHING", len(rows), 8,
+		func(j int, args []any) []any {
+			i := rows[j]
+			e := pending[i].Edge
+			return append(args, pending[i].From.TraceID, pending[i].From.SpanID, to[i], e.Rule, e.Derivation, boolInt(e.Link), e.TraceID, w.now)
+		})
+}
+
+// resolveStoredPending turns the stored pending edges whose span this batch's touchpoints bring
+// into edges.
+func (w *batchWriter) resolveStoredPending(ctx context.Context, tps []lineagestore.Touchpoint) error {
+	if len(tps) == 0 {
+		return nil
+	}
+	var some int
+	if err := w.tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM pending_edges LIMIT 1) p").Scan(&some); err != nil {
+		return fmt.Errorf("pending edges: %w", err)
+	}
+	if some == 0 {
+		return nil
+	}
+	type parked struct {
+		sp lineagestore.SpanRef
+		to int64
+		e  lineagestore.Edge
+	}
+	var found []parked
+	spanIDs := map[string]bool{}
+	for _, t := range tps {
+		spanIDs[t.SpanID] = true
+	}
+	ids := make([]any, 0, len(spanIDs))
+	for id := range spanIDs {
+		ids = append(ids, id)
+	}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		rows, err := w.tx.QueryContext(ctx, w.s.d.bind(
+			"SELECT trace_id, span_id, to_id, rule, derivation, link, edge_trace_id FROM pending_edges WHERE span_id IN ("+
+				strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")"), chunk...)
+		if err != nil {
+			return fmt.Errorf("pending edges: %w", err)
+		}
+		for rows.Next() {
+			var p parked
+			var link int
+			if err := rows.Scan(&p.sp.TraceID, &p.sp.SpanID, &p.to, &p.e.Rule, &p.e.Derivation, &link, &p.e.TraceID); err != nil {
+				rows.Close()
+				return fmt.Errorf("pending edges: %w", err)
+			}
+			p.e.Link = link == 1
+			found = append(found, p)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("pending edges: %w", err)
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	spans := make([]lineagestore.SpanRef, len(found))
+	for i, p := range found {
+		spans[i] = p.sp
+	}
+	resolved, err := w.spanEvents(ctx, spans)
+	if err != nil {
+		return err
+	}
+	var edges []edgeRow
+	del, err := w.tx.PrepareContext(ctx, w.s.d.bind("DELETE FROM pending_edges WHERE trace_id = ? AND span_id = ? AND to_id = ?"))
+	if err != nil {
+		return fmt.Errorf("pending edges: %w", err)
+	}
+	defer del.Close()
+	for _, p := range found {
+		evs := resolved[p.sp]
+		if len(evs) == 0 {
+			continue // same span id, other trace
+		}
+		for _, from := range evs {
+			edges = append(edges, edgeRow{from: from, to: p.to, e: p.e})
+		}
+		if _, err := del.ExecContext(ctx, p.sp.TraceID, p.sp.SpanID, p.to); err != nil {
+			return fmt.Errorf("pending edges: resolve: %w", err)
+		}
+	}
+	return w.edges(ctx, dedupeEdges(edges))
+}
+
+// dedupeEdges keeps one row per (from, to) by the edges' merge rule.
+func dedupeEdges(rows []edgeRow) []edgeRow {
+	idx := map[[2]int64]int{}
+	out := rows[:0]
+	for _, r := range rows {
+		k := [2]int64{r.from, r.to}
+		if j, ok := idx[k]; ok {
+			if replacesEdge(out[j].e, r.e) {
+				out[j].e = r.e
+			}
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
