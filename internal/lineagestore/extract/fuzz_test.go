@@ -1,0 +1,70 @@
+package extract
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/eventlineage/lineage/internal/lineagestore"
+)
+
+// FuzzTraces feeds arbitrary record attributes (strings where the agent writes ints and the other
+// way round), parent ids (cycles, self-parents, missing parents) and links through Traces: never
+// a panic, every record id valid, no edge from a record to itself, every touchpoint and edge
+// naming an event of the batch, every stored string bounded.
+func FuzzTraces(f *testing.F) {
+	f.Add("transactions", "0", int64(7), "", "C1", "dc1", []byte("acct-01"), byte(0), byte(1), byte(0), false, "fan_in")
+	f.Add("t", "2147483648", int64(-1), "12", "", "", []byte{}, byte(2), byte(3), byte(9), true, "")
+	f.Add("a/b", " 3 ", int64(0), "x", "c/1", "dc/1", []byte{0xff}, byte(1), byte(1), byte(1), false, "configuration")
+	f.Fuzz(func(t *testing.T, topic, partition string, offset int64, offsetV143, clusterID, clusterName string, key []byte,
+		p1, p2, p3 byte, reverse bool, rule string) {
+		b := newBuilder()
+		ss := b.resource("svc", clusterName)
+		kinds := []ptrace.SpanKind{ptrace.SpanKindProducer, ptrace.SpanKindConsumer, ptrace.SpanKindInternal}
+		for n, p := range []byte{p1, p2, p3} {
+			s := newSpan(ss, byte(n+1), p%5, kinds[n], topic)
+			a := s.Attributes()
+			a.PutStr("messaging.destination.name", topic)
+			a.PutStr("messaging.destination.partition.id", partition)
+			if n == 1 {
+				a.PutStr("messaging.kafka.offset", offsetV143)
+			} else {
+				a.PutInt("messaging.kafka.message.offset", offset+int64(n))
+			}
+			a.PutStr("messaging.kafka.cluster.id", clusterID)
+			a.PutEmptyBytes("messaging.kafka.message.key").FromRaw(key)
+			a.PutStr("lineage.rule", rule)
+			a.PutStr("lineage.derived_from", rule)
+			a.PutStr("lineage.state_store.name", rule)
+			attrs := map[string]string{"lineage.rule": rule}
+			if reverse {
+				attrs["lineage.link_direction"] = "child"
+			}
+			link(s, p%5, attrs)
+		}
+		batch, _ := Traces(b.td, sha(t))
+		events := map[lineagestore.RecordID]bool{}
+		for _, e := range batch.Events {
+			require.NoError(t, e.Record.Validate())
+			events[e.Record] = true
+			assert.LessOrEqual(t, len(e.Producer), MaxStringBytes)
+		}
+		for _, tp := range batch.Touchpoints {
+			assert.True(t, events[tp.Record], "touchpoint of %s", tp.Record)
+			for _, s := range []string{tp.Service, tp.Operation, tp.Rule, tp.Connector, tp.StateStore, tp.StoreOperation} {
+				assert.LessOrEqual(t, len(s), MaxStringBytes)
+			}
+		}
+		for _, e := range batch.Edges {
+			assert.NotEqual(t, e.From, e.To)
+			assert.True(t, events[e.From] && events[e.To], "edge %s -> %s", e.From, e.To)
+			assert.Contains(t, []string{"measured", "derived", "configuration"}, e.Derivation)
+		}
+		for _, pe := range batch.PendingEdges {
+			assert.True(t, events[pe.Edge.To])
+			assert.Len(t, pe.From.SpanID, 16)
+		}
+	})
+}
