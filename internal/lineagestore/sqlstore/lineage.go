@@ -15,7 +15,7 @@ import (
 // MaxEvents cuts both at the same distance.
 func (s *Store) Lineage(ctx context.Context, q lineagestore.LineageQuery) (lineagestore.Graph, error) {
 	if err := validateLineage(q); err != nil {
-		return lineagestore.Graph{}, fmt.Errorf("lineage: %w", err)
+		return lineagestore.Graph{}, fmt.Errorf("lineage: %w", invalid(err))
 	}
 	start, err := s.findEvent(ctx, q.Start)
 	if err != nil {

@@ -63,7 +63,7 @@ func validateOutliers(q lineagestore.OutlierQuery) error {
 // whose output was produced in it.
 func (s *Store) Outliers(ctx context.Context, q lineagestore.OutlierQuery) ([]lineagestore.Outlier, error) {
 	if err := validateOutliers(q); err != nil {
-		return nil, fmt.Errorf("outliers: %w", err)
+		return nil, fmt.Errorf("outliers: %w", invalid(err))
 	}
 	names, err := s.clusterNames(ctx)
 	if err != nil {

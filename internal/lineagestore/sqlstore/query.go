@@ -12,9 +12,6 @@ import (
 	"github.com/eventlineage/lineage/internal/lineagestore"
 )
 
-// ErrBadPageToken is wrapped by FindEvents' error for a page token it did not issue.
-var ErrBadPageToken = errors.New("malformed page token")
-
 // eventColumns select an event with its cluster's name; scanEvent reads them.
 const eventColumns = `e.id, e.cluster, e.topic, e.part, e.off, e.key_hash, e.ts, e.produced_at, e.sort_at, e.trace_id,
 	e.producer, e.tombstone, COALESCE(c.name, '')`
@@ -69,17 +66,8 @@ func (s *Store) clusterIDs(ctx context.Context, cluster string) ([]string, error
 // keyset pagination: the token is the last row's (sort time, key), so pages stay stable while
 // events are written.
 func (s *Store) FindEvents(ctx context.Context, q lineagestore.EventQuery) (lineagestore.EventPage, error) {
-	if q.Limit < 1 || q.Limit > lineagestore.MaxPageSize {
-		return lineagestore.EventPage{}, fmt.Errorf("find events: limit %d out of range 1..%d", q.Limit, lineagestore.MaxPageSize)
-	}
-	if q.Offset != nil && q.Partition == nil {
-		return lineagestore.EventPage{}, errors.New("find events: offset needs a partition")
-	}
-	if (q.Partition != nil || q.Offset != nil) && q.Topic == "" {
-		return lineagestore.EventPage{}, errors.New("find events: partition and offset need a topic")
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.To.After(q.From) {
-		return lineagestore.EventPage{}, fmt.Errorf("find events: to %s is not after from %s", q.To, q.From)
+	if err := validateEventQuery(q); err != nil {
+		return lineagestore.EventPage{}, fmt.Errorf("find events: %w", invalid(err))
 	}
 	var where []string
 	var args []any
@@ -163,6 +151,18 @@ func (s *Store) FindEvents(ctx context.Context, q lineagestore.EventQuery) (line
 	return page, nil
 }
 
+func validateEventQuery(q lineagestore.EventQuery) error {
+	switch {
+	case q.Limit < 1 || q.Limit > lineagestore.MaxPageSize:
+		return fmt.Errorf("limit %d out of range 1..%d", q.Limit, lineagestore.MaxPageSize)
+	case q.Offset != nil && q.Partition == nil:
+		return errors.New("offset needs a partition")
+	case (q.Partition != nil || q.Offset != nil) && q.Topic == "":
+		return errors.New("partition and offset need a topic")
+	}
+	return validateRange(q.From, q.To)
+}
+
 // pageTokenVersion leads every token so that a future format can tell old tokens apart.
 const pageTokenVersion = 1
 
@@ -178,11 +178,11 @@ func encodePageToken(sortAt, id int64) string {
 func decodePageToken(tok string) (sortAt, id int64, err error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) != 17 || b[0] != pageTokenVersion {
-		return 0, 0, fmt.Errorf("%w %q", ErrBadPageToken, truncate(tok, 64))
+		return 0, 0, invalid(fmt.Errorf("%w %q", ErrBadPageToken, truncate(tok, 64)))
 	}
 	sortAt, id = int64(binary.BigEndian.Uint64(b[1:])), int64(binary.BigEndian.Uint64(b[9:]))
 	if id < 0 {
-		return 0, 0, fmt.Errorf("%w %q", ErrBadPageToken, truncate(tok, 64))
+		return 0, 0, invalid(fmt.Errorf("%w %q", ErrBadPageToken, truncate(tok, 64)))
 	}
 	return sortAt, id, nil
 }
@@ -198,7 +198,7 @@ func truncate(s string, n int) string {
 // clusters table when no event has it as id.
 func (s *Store) findEvent(ctx context.Context, id lineagestore.RecordID) (storedEvent, error) {
 	if err := id.Validate(); err != nil {
-		return storedEvent{}, err
+		return storedEvent{}, invalid(fmt.Errorf("record id %s: %w", id, err))
 	}
 	se, err := s.eventByKey(ctx, id.Key())
 	if !errors.Is(err, sql.ErrNoRows) {

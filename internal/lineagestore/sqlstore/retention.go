@@ -16,7 +16,7 @@ const retentionChunk = 2000
 // pending edges older than MaxAge go too. It returns the number of events deleted.
 func (s *Store) ApplyRetention(ctx context.Context, r lineagestore.Retention) (int64, error) {
 	if r.MaxAge < 0 || r.MaxEvents < 0 {
-		return 0, fmt.Errorf("retention: max age %s and max events %d must not be negative", r.MaxAge, r.MaxEvents)
+		return 0, fmt.Errorf("retention: %w", invalid(fmt.Errorf("max age %s and max events %d must not be negative", r.MaxAge, r.MaxEvents)))
 	}
 	var deleted int64
 	if r.MaxAge > 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -91,3 +92,27 @@ func TestMigrationVersionRecorded(t *testing.T) {
 	require.Error(t, err, "the read pool is read-only")
 	assert.False(t, errors.Is(err, sql.ErrNoRows))
 }
+
+func TestInvalidInputIsTyped(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	defer s.Close()
+	r := lineagestore.RecordID{Cluster: "c", Topic: "t"}
+	for name, err := range map[string]error{
+		"write":     s.Write(ctx, &lineagestore.Batch{Events: []lineagestore.Event{{Record: lineagestore.RecordID{Topic: "t"}}}}),
+		"find":      second(s.FindEvents(ctx, lineagestore.EventQuery{Limit: 0})),
+		"token":     second(s.FindEvents(ctx, lineagestore.EventQuery{Limit: 1, PageToken: "x"})),
+		"event":     second(s.Event(ctx, lineagestore.RecordID{Cluster: "c"})),
+		"lineage":   second(s.Lineage(ctx, lineagestore.LineageQuery{Start: r, Direction: "up", MaxDepth: 1, MaxEvents: 1})),
+		"topology":  second(s.Topology(ctx, lineagestore.TopologyQuery{From: time.Unix(10, 0), To: time.Unix(5, 0)})),
+		"outliers":  second(s.Outliers(ctx, lineagestore.OutlierQuery{Limit: 1})),
+		"retention": second(s.ApplyRetention(ctx, lineagestore.Retention{MaxAge: -time.Second})),
+	} {
+		require.ErrorIs(t, err, ErrInvalid, name)
+	}
+	_, err := s.Event(ctx, r)
+	require.ErrorIs(t, err, lineagestore.ErrNotFound)
+	require.NotErrorIs(t, err, ErrInvalid)
+}
+
+func second[T any](_ T, err error) error { return err }

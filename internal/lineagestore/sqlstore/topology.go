@@ -142,7 +142,7 @@ func msBetween(from, to int64) float64 { return float64(to-from) / 1e6 }
 // whose output was produced in it, into a flow map.
 func (s *Store) Topology(ctx context.Context, q lineagestore.TopologyQuery) (lineagestore.Topology, error) {
 	if err := validateRange(q.From, q.To); err != nil {
-		return lineagestore.Topology{}, fmt.Errorf("topology: %w", err)
+		return lineagestore.Topology{}, fmt.Errorf("topology: %w", invalid(err))
 	}
 	names, err := s.clusterNames(ctx)
 	if err != nil {

@@ -32,7 +32,7 @@ func (s *Store) Write(ctx context.Context, b *lineagestore.Batch) error {
 	}
 	p, err := prepareBatch(b)
 	if err != nil {
-		return err
+		return invalid(err)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -100,6 +100,9 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 		if c.ID == "" || c.Name == "" {
 			return nil, fmt.Errorf("write: cluster %d: id and name must be set (id %q, name %q)", i, c.ID, c.Name)
 		}
+		if err := checkNames("cluster id", c.ID, "cluster name", c.Name); err != nil {
+			return nil, fmt.Errorf("write: cluster %d: %w", i, err)
+		}
 		if j, ok := explicit[c.ID]; ok {
 			p.clusters[j] = c
 			continue
@@ -109,7 +112,7 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 	}
 	implied := map[string]bool{}
 	for i, e := range b.Events {
-		if err := e.Record.Validate(); err != nil {
+		if err := validateEvent(e); err != nil {
 			return nil, fmt.Errorf("write: event %d: %w", i, err)
 		}
 		addEvent(e)
@@ -157,6 +160,9 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 		if pe.From.TraceID == "" || pe.From.SpanID == "" {
 			return nil, fmt.Errorf("write: pending edge %d: from span needs trace id and span id (got %q/%q)", i, pe.From.TraceID, pe.From.SpanID)
 		}
+		if err := checkNames("from trace id", pe.From.TraceID, "from span id", pe.From.SpanID); err != nil {
+			return nil, fmt.Errorf("write: pending edge %d: %w", i, err)
+		}
 		if err := validateEdge(pe.Edge, false); err != nil {
 			return nil, fmt.Errorf("write: pending edge %d: %w", i, err)
 		}
@@ -166,8 +172,18 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 	return p, nil
 }
 
+func validateEvent(e lineagestore.Event) error {
+	if err := checkRecord(e.Record); err != nil {
+		return err
+	}
+	return checkNames("cluster name", e.ClusterName, "key hash", e.KeyHash, "trace id", e.TraceID, "producer", e.Producer)
+}
+
 func validateTouchpoint(t lineagestore.Touchpoint) error {
-	if err := t.Record.Validate(); err != nil {
+	if err := checkRecord(t.Record); err != nil {
+		return err
+	}
+	if err := checkNames("trace id", t.TraceID, "span id", t.SpanID, "service", t.Service); err != nil {
 		return err
 	}
 	switch {
@@ -181,11 +197,11 @@ func validateTouchpoint(t lineagestore.Touchpoint) error {
 
 func validateEdge(e lineagestore.Edge, withFrom bool) error {
 	if withFrom {
-		if err := e.From.Validate(); err != nil {
+		if err := checkRecord(e.From); err != nil {
 			return fmt.Errorf("from: %w", err)
 		}
 	}
-	if err := e.To.Validate(); err != nil {
+	if err := checkRecord(e.To); err != nil {
 		return fmt.Errorf("to: %w", err)
 	}
 	if !derivations[e.Derivation] {

@@ -875,18 +875,36 @@ func testConcurrent(t *testing.T, s lineagestore.Store) {
 	assert.Len(t, all(t, s, lineagestore.EventQuery{}), writers*perWriter*4+1)
 }
 
+// noise is n bytes of incompressible hex (a store may compress what it indexes; this must fit
+// uncompressed).
+func noise(n int) string {
+	var b strings.Builder
+	x := uint64(0x9e3779b97f4a7c15)
+	for b.Len() < n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		fmt.Fprintf(&b, "%016x", x)
+	}
+	return b.String()[:n]
+}
+
+// maxName is the longest name (topic, cluster, ids, service, key hash) every backend must take.
+const maxName = 1024
+
 func testHugeAndUnicode(t *testing.T, s lineagestore.Store) {
 	ctx := context.Background()
 	topic := "überweisungen.✓.取引-🚀"
 	big := rec(dc1ID, topic, math.MaxInt32, math.MaxInt64)
 	small := rec("クラスター", topic, 0, 0)
-	key := strings.Repeat("ab", 32*1024) // a 64 KiB key hash
-	svc := "сервис-" + strings.Repeat("x", 4000)
+	key := noise(maxName)
+	svc := "сервис-" + noise(maxName-len("сервис-"))
+	operation := noise(1 << 20) // unindexed text has no bound
 	write(t, s, lineagestore.Batch{
 		Clusters: []lineagestore.Cluster{{ID: "クラスター", Name: "集群-東"}},
 		Events:   []lineagestore.Event{{Record: big, KeyHash: key, ProducedAt: at(1), Producer: svc}, {Record: small, ProducedAt: at(0)}},
-		Touchpoints: []lineagestore.Touchpoint{{Record: big, TraceID: strings.Repeat("f", 32), SpanID: strings.Repeat("e", 16), Service: svc,
-			Operation: topic + " publish", Kind: lineagestore.KindProduce, Start: at(1), End: at(2), Rule: "ルール"}},
+		Touchpoints: []lineagestore.Touchpoint{{Record: big, TraceID: noise(maxName), SpanID: noise(maxName), Service: svc,
+			Operation: operation, Kind: lineagestore.KindProduce, Start: at(1), End: at(2), Rule: "ルール"}},
 		Edges: []lineagestore.Edge{{From: small, To: big, Derivation: lineagestore.DerivationDerived, Rule: "правило"}},
 	})
 	d := event(t, s, big)
@@ -895,6 +913,7 @@ func testHugeAndUnicode(t *testing.T, s lineagestore.Store) {
 	assert.Equal(t, svc, d.Event.Producer)
 	require.Len(t, d.Touchpoints, 1)
 	assert.Equal(t, "ルール", d.Touchpoints[0].Rule)
+	assert.Equal(t, operation, d.Touchpoints[0].Operation)
 	require.Len(t, d.Inputs, 1)
 	assert.Equal(t, small, d.Inputs[0].From)
 	assert.Equal(t, "правило", d.Inputs[0].Rule)
@@ -909,6 +928,20 @@ func testHugeAndUnicode(t *testing.T, s lineagestore.Store) {
 	topo, err := s.Topology(ctx, lineagestore.TopologyQuery{})
 	require.NoError(t, err)
 	assert.Equal(t, svc+" → "+dc1ID+"/"+topic, topo.Edges[0].From+" → "+topo.Edges[0].To)
+
+	// Longer names are refused with a clear error, not half written.
+	tooLong := []lineagestore.Batch{
+		{Events: []lineagestore.Event{{Record: rec(dc1ID, "t", 0, 9), KeyHash: noise(maxName + 1)}}},
+		{Events: []lineagestore.Event{{Record: rec(dc1ID, noise(maxName+1), 0, 9)}}},
+		{Touchpoints: []lineagestore.Touchpoint{{Record: rec(dc1ID, "t", 0, 9), TraceID: "t", SpanID: "s", Service: noise(maxName + 1), Kind: lineagestore.KindConsume}}},
+	}
+	for i, b := range tooLong {
+		err := s.Write(ctx, &b)
+		require.Error(t, err, "batch %d", i)
+		assert.Contains(t, err.Error(), "longer than")
+	}
+	_, err = s.Event(ctx, rec(dc1ID, "t", 0, 9))
+	require.ErrorIs(t, err, lineagestore.ErrNotFound)
 }
 
 func testValidation(t *testing.T, s lineagestore.Store) {
