@@ -13,7 +13,7 @@ import { canvas, emptyState, errorState, facts, progress, traceLink } from './ui
 type View = 'journey' | 'root-cause' | 'impact';
 
 const VIEWS: Record<View, { label: string; direction: Direction; help: string }> = {
-  journey: { label: 'Journey', direction: 'both', help: 'Everything this event belongs to: its origin events and every record they led to, with every touchpoint on the way.' },
+  journey: { label: 'Journey', direction: 'both', help: 'The whole journey: everything upstream of this event, and everything its origin events led to (through their parent chains), with every touchpoint on the way.' },
   'root-cause': { label: 'Root cause', direction: 'upstream', help: 'Upstream closure: every event that led to this one; origins are marked.' },
   impact: { label: 'Impact', direction: 'downstream', help: 'Downstream closure: every event this one led to; final outputs are marked.' },
 };
@@ -130,7 +130,7 @@ async function walk(ctx: Ctx, start: RecordID, view: View, signal: AbortSignal, 
   m.add(up);
   const origins = (up.nodes ?? []).filter((n) => n.origin).map((n) => n.event.record);
   if (view === 'root-cause') return { pic: m.picture(), marked: new Set(origins.map(recordKey)) };
-  const from = origins.length ? origins : [start];
+  const from = primaryOrigins(up, start);
   let done = 0;
   step(`Walking downstream from ${from.length} origin event(s)…`, 0, from.length);
   const queue = [...from];
@@ -142,6 +142,32 @@ async function walk(ctx: Ctx, start: RecordID, view: View, signal: AbortSignal, 
   };
   await Promise.all(Array.from({ length: Math.min(4, from.length) }, worker));
   return { pic: m.picture(), marked: new Set() };
+}
+
+/** The origins the start event descends from through parent chains (edges that are not span
+ * links): its journey's beginning. A fan-in contributor or a joined table record (a link) is part
+ * of the picture but its own other descendants are not: they belong to other journeys. */
+function primaryOrigins(up: Graph, start: RecordID): RecordID[] {
+  const byKey = new Map((up.nodes ?? []).map((n) => [recordKey(n.event.record), n.event.record]));
+  const parents = new Map<string, RecordID[]>();
+  for (const e of up.edges ?? []) {
+    if (e.link) continue;
+    const k = recordKey(e.to);
+    parents.set(k, [...(parents.get(k) ?? []), e.from]);
+  }
+  const out: RecordID[] = [];
+  const seen = new Set<string>();
+  const stack = [start];
+  while (stack.length) {
+    const r = stack.pop()!;
+    const k = recordKey(r);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    const ps = parents.get(k) ?? [];
+    if (!ps.length) out.push(byKey.get(k) ?? r);
+    stack.push(...ps);
+  }
+  return out;
 }
 
 async function drawView(ctx: Ctx, body: HTMLElement, start: RecordID, view: View, signal: AbortSignal): Promise<void> {
@@ -178,14 +204,27 @@ async function drawView(ctx: Ctx, body: HTMLElement, start: RecordID, view: View
     onSelect: (n) => select(ctx, panel, n),
     onOpen: (n) => ctx.go(eventPath(n.event.record)),
   });
+  const cv = canvas(svg, 'Lineage picture');
   body.append(
     h('div', { class: 'legends' }, clusterLegend(colours), kindLegend(),
       h('ul', { class: 'legend', 'aria-label': 'Edges' }, h('li', {}, '— measured by the agent'), h('li', {}, '- - derived by a stitching rule'), h('li', {}, '··· from configuration'), h('li', {}, '⇆ cluster hop'))),
-    h('div', { class: 'picture-row' }, canvas(svg, 'Lineage picture'), panel),
+    h('div', { class: 'picture-row' }, cv, panel),
     summary(pic, view, marked),
     tables(pic));
   const startNode = pic.nodes.find((n) => recordKey(n.event.record) === recordKey(start));
   if (startNode) select(ctx, panel, startNode);
+  cv.fit(0.65);
+  centre(svg.querySelector<SVGGElement>('.node-start'));
+}
+
+/** Scrolls the picture's canvas (not the page) just enough for the start event to be in view;
+ * the picture otherwise opens at its left edge, where the origins are. */
+function centre(node: SVGGElement | null): void {
+  const scroller = node?.closest<HTMLElement>('.canvas');
+  if (!node || !scroller) return;
+  const n = node.getBoundingClientRect(), c = scroller.getBoundingClientRect();
+  if (n.right > c.right) scroller.scrollLeft += n.right - c.right + 24;
+  if (n.bottom > c.bottom) scroller.scrollTop += n.bottom - c.bottom + 24;
 }
 
 function summary(pic: Picture, view: View, marked: Set<string>): HTMLElement {

@@ -23,7 +23,7 @@ export interface TouchRow {
 const NODE_W = 290;
 const HEAD_H = 44;
 const ROW_H = 18;
-const MAX_CHARS = 40;
+const MAX_CHARS = 38;
 
 /** Touchpoints of one event, one row per (kind, service, operation, store, connector). */
 export function touchRows(tps: Touchpoint[]): TouchRow[] {

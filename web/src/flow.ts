@@ -20,6 +20,7 @@ export async function flowPage(ctx: Ctx, params: URLSearchParams): Promise<void>
     e.preventDefault();
     const q = new URLSearchParams();
     range.toParams(q);
+    if (params.get('internal')) q.set('internal', '1');
     ctx.go(`/flow${q.size ? `?${q}` : ''}`);
   });
   const body = h('section', { class: 'flow' });
@@ -35,19 +36,36 @@ export async function flowPage(ctx: Ctx, params: URLSearchParams): Promise<void>
   } finally {
     p.stop();
   }
-  const nodes = topo.nodes ?? [], edges = topo.edges ?? [];
+  const all = topo.nodes ?? [];
+  const showInternal = params.get('internal') === '1';
+  const hidden = new Set(showInternal ? [] : all.filter((n) => n.kind === 'topic' && INTERNAL_TOPIC.test(n.label)).map((n) => n.id));
+  const nodes = all.filter((n) => !hidden.has(n.id));
+  const edges = (topo.edges ?? []).filter((e) => !hidden.has(e.from) && !hidden.has(e.to));
+  const toggle = h('input', { type: 'checkbox', id: 'show-internal', checked: showInternal });
+  toggle.addEventListener('change', () => {
+    const q = new URLSearchParams(location.search);
+    if (toggle.checked) q.set('internal', '1');
+    else q.delete('internal');
+    ctx.go(`/flow${q.size ? `?${q}` : ''}`);
+  });
+  form.append(h('span', { class: 'check' }, toggle, h('label', { for: 'show-internal' }, ` Show Kafka Connect and MirrorMaker 2 internal topics${hidden.size ? ` (${hidden.size} hidden)` : ''}`)));
   if (!nodes.length) {
     body.append(emptyState('Nothing flowed in this time range.', 'Choose a longer range, or replay a capture (see docs/ui.md).'));
     return;
   }
   const colours = clusterColours(nodes.map((n) => n.cluster ?? '').filter(Boolean));
   body.append(h('div', { class: 'legends' }, clusterLegend(colours),
-    h('ul', { class: 'legend', 'aria-label': 'Node kinds' }, Object.entries(KIND_NAMES).map(([k, v]) => h('li', {}, h('span', { class: `shape shape-${k}`, 'aria-hidden': 'true' }), ` ${v}`)))),
-  canvas(drawFlow(nodes, edges, colours), 'Flow map picture'), flowTable(nodes, edges));
+    h('ul', { class: 'legend', 'aria-label': 'Node kinds' }, Object.entries(KIND_NAMES).map(([k, v]) => h('li', {}, h('span', { class: `shape shape-${k}`, 'aria-hidden': 'true' }), ` ${v}`)))));
+  const cv = canvas(drawFlow(nodes, edges, colours), 'Flow map picture');
+  body.append(cv, flowTable(nodes, edges));
+  cv.fit(0.6);
 }
 
+/** Bookkeeping topics of Kafka Connect workers and MirrorMaker 2, and Kafka's own. */
+const INTERNAL_TOPIC = /^(__.*|connect-.*-(configs|offsets|status)|mm2-(offset-syncs|configs|offsets|status)\..*|(.*\.)?heartbeats|.*\.checkpoints\.internal)$/;
+
 function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<string, string>): SVGSVGElement {
-  const w = (n: TopologyNode) => Math.max(110, Math.min(260, n.label.length * 7.4 + 28));
+  const w = (n: TopologyNode) => Math.max(110, Math.min(330, n.label.length * 7.2 + 28));
   const lay = layered(nodes.map((n) => ({ id: n.id, width: w(n), height: 46, group: n.cluster })), edges, { gapX: 150, gapY: 22 });
   const svg = s('svg', { class: 'flowmap', width: lay.width, height: lay.height + 60, viewBox: `0 0 ${lay.width} ${lay.height + 60}`, role: 'group', 'aria-label': `Flow map: ${nodes.length} nodes, ${edges.length} flows` });
   svg.append(s('defs', {}, s('marker', { id: 'farrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))));
@@ -75,7 +93,7 @@ function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<str
       : n.kind === 'state_store'
         ? s('path', { d: `M0,8 a${pl.width / 2},8 0 0,0 ${pl.width},0 v${pl.height - 16} a${pl.width / 2},8 0 0,1 -${pl.width},0 z M0,8 a${pl.width / 2},8 0 0,1 ${pl.width},0`, stroke: colour })
         : s('rect', { width: pl.width, height: pl.height, rx: 3, stroke: colour });
-    g.append(shape, s('text', { x: pl.width / 2, y: 22, 'text-anchor': 'middle', class: 'fnode-label' }, n.label.length > 34 ? `${n.label.slice(0, 33)}…` : n.label),
+    g.append(shape, s('text', { x: pl.width / 2, y: 22, 'text-anchor': 'middle', class: 'fnode-label' }, n.label.length > 42 ? `${n.label.slice(0, 41)}…` : n.label),
       s('text', { x: pl.width / 2, y: 37, 'text-anchor': 'middle', class: 'fnode-kind' }, `${KIND_NAMES[n.kind] ?? n.kind}${n.cluster ? ` · ${n.cluster}` : ''}`),
       s('title', {}, n.id));
     ng.append(g);

@@ -125,22 +125,35 @@ export function layered(nodes: LayoutNode[], edges: LayoutEdge[], opt: LayoutOpt
     else for (let i = layers.length - 2; i >= 0; i--) reorder(layers[i], forwardOut);
   }
 
-  // 4. coordinates
+  // 4. coordinates: a layer's nodes keep their order and sit level with the mean centre of their
+  //    inputs where there is room (so chains run straight), else pushed down below their neighbour
   const pos = new Map<string, Placed>();
-  const heights = layers.map((l) => l.reduce((s, id) => s + byID.get(id)!.n.height, 0) + gapY * Math.max(0, l.length - 1));
-  const maxH = Math.max(0, ...heights);
-  let x = margin;
+  let x = margin, bottom = margin;
   layers.forEach((l, li) => {
     const w = Math.max(0, ...l.map((id) => byID.get(id)!.n.width));
-    let y = margin + (maxH - heights[li]) / 2;
+    let next = margin;
     for (const id of l) {
       const n = byID.get(id)!.n;
+      const ins = forwardIn.get(id)!.map((p) => pos.get(p)!).filter(Boolean);
+      const want = ins.length ? ins.reduce((s, p) => s + p.y + p.height / 2, 0) / ins.length - n.height / 2 : next;
+      const y = Math.max(next, want);
       pos.set(id, { x: x + (w - n.width) / 2, y, width: n.width, height: n.height, layer: li });
-      y += n.height + gapY;
+      next = y + n.height + gapY;
+      bottom = Math.max(bottom, y + n.height);
     }
     x += w + gapX;
   });
-  return { pos, layers, width: Math.max(0, x - gapX) + margin, height: maxH + 2 * margin };
+  return { pos, layers, width: Math.max(0, x - gapX) + margin, height: bottom + margin };
+}
+
+/** Where along an edge its label sits: past the middle, so the labels of edges fanning out of one
+ * node spread over their targets instead of piling up at the source. */
+const labelAt = 0.68;
+
+function bezier(t: number, xs: number[], ys: number[]): { x: number; y: number } {
+  const u = 1 - t;
+  const w = [u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t];
+  return { x: w.reduce((s, wi, i) => s + wi * xs[i], 0), y: w.reduce((s, wi, i) => s + wi * ys[i], 0) };
 }
 
 /** The path of an edge between two placed nodes: a curve from the right side of `a` into the
@@ -150,7 +163,7 @@ export function edgePath(a: Placed, b: Placed): { d: string; mid: { x: number; y
     const x0 = a.x + a.width, y0 = a.y + a.height / 2, x3 = b.x, y3 = b.y + b.height / 2;
     const dx = Math.max(40, (x3 - x0) / 2);
     const x1 = x0 + dx, x2 = x3 - dx;
-    return { d: `M${x0},${y0} C${x1},${y0} ${x2},${y3} ${x3},${y3}`, mid: { x: (x0 + 3 * x1 + 3 * x2 + x3) / 8, y: (y0 + y3) / 2 } };
+    return { d: `M${x0},${y0} C${x1},${y0} ${x2},${y3} ${x3},${y3}`, mid: bezier(labelAt, [x0, x1, x2, x3], [y0, y0, y3, y3]) };
   }
   const x0 = a.x + a.width / 2, y0 = a.y + a.height, x3 = b.x + b.width / 2, y3 = b.y + b.height;
   const low = Math.max(y0, y3) + 60;

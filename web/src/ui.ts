@@ -109,8 +109,9 @@ export function rangeControl(params: URLSearchParams, fallback: string, allowAny
   };
 }
 
-/** A scrollable canvas with zoom buttons around an SVG picture. */
-export function canvas(svg: SVGSVGElement, label: string): HTMLElement {
+/** A scrollable canvas with zoom buttons around an SVG picture. Once in the page, fit(min)
+ * zooms out to show the whole width, but not below min (text stays readable). */
+export function canvas(svg: SVGSVGElement, label: string): HTMLElement & { fit(min: number): void } {
   const w = Number(svg.getAttribute('width')), ht = Number(svg.getAttribute('height'));
   let zoom = 1;
   const apply = () => {
@@ -120,21 +121,22 @@ export function canvas(svg: SVGSVGElement, label: string): HTMLElement {
   };
   const level = h('span', { class: 'zoom-level', 'aria-live': 'polite' }, '100 %');
   const scroller = h('div', { class: 'canvas', tabindex: 0, role: 'region', 'aria-label': label }, svg);
-  const fit = () => {
-    zoom = Math.min(1, Math.max(0.2, (scroller.clientWidth - 4) / w));
+  const fit = (min: number) => {
+    zoom = Math.min(1, Math.max(min, (scroller.clientWidth - 4) / w, 0.2));
     apply();
   };
-  return h('div', { class: 'canvas-wrap' },
+  const wrap = h('div', { class: 'canvas-wrap' },
     h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Zoom' },
       h('button', { type: 'button', class: 'secondary', 'aria-label': 'Zoom out', onclick: () => { zoom = Math.max(0.2, zoom / 1.25); apply(); } }, '−'),
       level,
       h('button', { type: 'button', class: 'secondary', 'aria-label': 'Zoom in', onclick: () => { zoom = Math.min(3, zoom * 1.25); apply(); } }, '+'),
-      h('button', { type: 'button', class: 'secondary', onclick: fit }, 'Fit'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => fit(0.2) }, 'Fit'),
       h('button', { type: 'button', class: 'secondary', onclick: () => { zoom = 1; apply(); } }, '100 %')),
     scroller);
+  return Object.assign(wrap, { fit });
 }
 
 /** A definition list from label/value pairs. */
 export function facts(pairs: [string, Child][]): HTMLElement {
-  return h('dl', { class: 'facts' }, pairs.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+  return h('dl', { class: 'facts' }, pairs.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
 }
