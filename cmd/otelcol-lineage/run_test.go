@@ -18,6 +18,9 @@ import (
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/otelcol"
+
+	"github.com/eventlineage/lineage/internal/lineagestore"
+	"github.com/eventlineage/lineage/internal/lineagestore/sqlstore"
 )
 
 // freeAddr returns a loopback address with a port nobody listens on right now.
@@ -33,7 +36,8 @@ func freeAddr(t *testing.T) string {
 // TestDefaultConfigReceivesSpans runs the collector exactly as `make run` does (the embedded
 // default configuration; only the listen ports are moved so the test cannot collide with a
 // running collector), sends one span over OTLP/HTTP and finds it in the data directory, where
-// the README says it lands.
+// the README says it lands: in the OTLP JSON files and, as the event of the record it sent, in
+// the lineage store (data/lineage.db).
 func TestDefaultConfigReceivesSpans(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	require.NoError(t, os.MkdirAll(dataDir, 0o750))
@@ -72,7 +76,11 @@ func TestDefaultConfigReceivesSpans(t *testing.T) {
 	const traceID = "5b8efff798038103d269b633813fc60c"
 	body := `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"make-run-test"}}]},` +
 		`"scopeSpans":[{"spans":[{"traceId":"` + traceID + `","spanId":"eee19b7ec3c1b174","name":"transactions publish","kind":4,` +
-		`"startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}`
+		`"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[` +
+		`{"key":"messaging.kafka.cluster.id","value":{"stringValue":"run-test-cluster"}},` +
+		`{"key":"messaging.destination.name","value":{"stringValue":"transactions"}},` +
+		`{"key":"messaging.destination.partition.id","value":{"stringValue":"0"}},` +
+		`{"key":"messaging.kafka.message.offset","value":{"intValue":"42"}}]}]}]}]}`
 	resp, err := http.Post("http://"+httpAddr+"/v1/traces", "application/json", bytes.NewBufferString(body))
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -94,4 +102,14 @@ func TestDefaultConfigReceivesSpans(t *testing.T) {
 			return err == nil && bytes.Contains(got, []byte(want))
 		}, 30*time.Second, 100*time.Millisecond, "%q not written to %s/%s", want, dataDir, file)
 	}
+
+	// The lineage store: the collector has the database open; a second connection reads it.
+	store, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(dataDir, "lineage.db"))
+	require.NoError(t, err)
+	defer store.Close()
+	rec := lineagestore.RecordID{Cluster: "run-test-cluster", Topic: "transactions", Offset: 42}
+	assert.Eventually(t, func() bool {
+		d, err := store.Event(t.Context(), rec)
+		return err == nil && d.Event.Producer == "make-run-test" && d.Event.TraceID == traceID
+	}, 30*time.Second, 100*time.Millisecond, "event %s not in the lineage store", rec)
 }
