@@ -126,9 +126,6 @@ func (a *api) writeFailure(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, pe.Error())
 	case errors.Is(err, sqlstore.ErrBadPageToken):
 		writeError(w, http.StatusBadRequest, `parameter "page_token": expected the next_page_token of a previous answer to the same query`)
-	case errors.Is(err, sqlstore.ErrInvalid):
-		// The parameters passed their checks here but not the store's (which are looser).
-		writeError(w, http.StatusBadRequest, "invalid query: "+err.Error())
 	case errors.As(err, &nf):
 		writeError(w, http.StatusNotFound, nf.Error())
 	case errors.Is(r.Context().Err(), context.Canceled):
@@ -337,7 +334,7 @@ func uiURL(tls bool, endpoint string, addr net.Addr) string {
 	}
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok {
-		return scheme + " on " + addr.Network() + " " + addr.String()
+		return scheme + "+" + addr.Network() + "://" + addr.String()
 	}
 	host, _, err := net.SplitHostPort(endpoint)
 	if err != nil || host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {

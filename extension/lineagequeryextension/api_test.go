@@ -441,6 +441,14 @@ func TestStoreUnavailable(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 }
 
+// A query that cannot finish before the answer's write timeout is cancelled and answered 503.
+func TestStoreTimeout(t *testing.T) {
+	cfg := testConfig()
+	cfg.WriteTimeout = time.Nanosecond
+	c := newTestAPI(t, cfg, openFixtureStore(t))
+	c.wantError("/api/v1/events/dc1/transactions/0/1/lineage", http.StatusServiceUnavailable, "the lineage store did not answer within 1ns")
+}
+
 func TestInternalErrorsDoNotLeak(t *testing.T) {
 	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "closed.db"))
 	require.NoError(t, err)

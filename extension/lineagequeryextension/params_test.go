@@ -101,7 +101,7 @@ func checkParsed(t *testing.T, p parsed) {
 func FuzzParams(f *testing.F) {
 	for _, s := range []string{
 		"", "topic=transactions&partition=0&offset=5", "cluster=dc1&key=acct-1&limit=10",
-		"key_hash=ab&trace_id=" + traceTx1, "from=2026-11-26T10:00:00Z&to=1795000000000",
+		"key_hash=ab&trace_id=" + traceTx1, "from=2026-11-26T10:00:00Z&to=1795690800000",
 		"direction=upstream&depth=3&max_events=100", "threshold_ms=500&factor=0&min_ms=1",
 		"page_token=abc&service=withdrawal-processor", "topic=a&topic=b", "limit=%zz", "from=9999-12-31T23:59:59.999Z",
 		"factor=1e308", "partition=007", "to=-1",
