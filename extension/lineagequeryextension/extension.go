@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
@@ -66,10 +67,7 @@ func (e *queryExtension) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("lineage_query: cannot listen on %s (is another process using the port? set lineage_query::endpoint to a free address): %w",
 			e.cfg.NetAddr.Endpoint, err)
 	}
-	e.server, err = e.cfg.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, a.handler(),
-		confighttp.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, msg string, status int) {
-			writeError(w, status, msg)
-		}))
+	e.server, err = e.newServer(ctx, host, a)
 	if err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("lineage_query: %w", err)
@@ -84,6 +82,31 @@ func (e *queryExtension) Start(ctx context.Context, host component.Host) error {
 		}
 	}()
 	return nil
+}
+
+// newServer wraps the API in the collector's HTTP server (auth, CORS, response headers,
+// telemetry). With authentication and the UI, the UI's files are served through the same server
+// without authentication: they hold no data, and the page must load before the user can give it
+// a token (a browser does not send one when it navigates).
+func (e *queryExtension) newServer(ctx context.Context, host component.Host, a *api) (*http.Server, error) {
+	jsonErrors := confighttp.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, msg string, status int) {
+		writeError(w, status, msg)
+	})
+	server, err := e.cfg.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, a.handler(), jsonErrors)
+	if err != nil || a.ui == nil || !e.cfg.Auth.HasValue() {
+		return server, err
+	}
+	public := e.cfg.ServerConfig
+	public.Auth = configoptional.None[confighttp.AuthConfig]()
+	ui, err := public.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, a.ui, jsonErrors)
+	if err != nil {
+		return nil, err
+	}
+	split := http.NewServeMux()
+	split.Handle("/api/", server.Handler)
+	split.Handle("/", ui.Handler)
+	server.Handler = split
+	return server, nil
 }
 
 // Shutdown lets running requests finish until ctx ends, then closes every connection.

@@ -167,8 +167,17 @@ func TestBearerTokenAuth(t *testing.T) {
 	}
 	status, body := fetch(t, client, base+"api/v1/events/dc1/transactions/0/1", "s3cret-token")
 	assert.Equal(t, http.StatusOK, status, body)
-	status, _ = fetch(t, client, base, "")
-	assert.Equal(t, http.StatusUnauthorized, status, "the UI is behind the same authentication")
+	for _, path := range []string{"api/v1/config", "api/v1/openapi.json", "api/v1/nothing", "api", "api/"} {
+		status, _ = fetch(t, client, base+path, "")
+		assert.Equal(t, http.StatusUnauthorized, status, "/%s: all of /api/ needs the token", path)
+	}
+	// The UI's page (no data in it) loads without a token: the browser cannot send one when it
+	// navigates; the page asks the user for the token and sends it with its API calls.
+	for _, path := range []string{"", "events/dc1/transactions/0/1"} {
+		status, body = fetch(t, client, base+path, "")
+		assert.Equal(t, http.StatusOK, status, "/%s", path)
+		assert.Contains(t, body, "<html")
+	}
 }
 
 // The authenticator's request_params are read from the query string; they are not unknown
