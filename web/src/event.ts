@@ -5,7 +5,7 @@ import { api, ApiError } from './api';
 import { eventPath, link, type Ctx } from './context';
 import { clear, h } from './dom';
 import { drawLineage, named, type Picture } from './eventgraph';
-import { clusterOf, fmtMs, fmtTime, recordKey, recordLabel, shortHash } from './format';
+import { clusterOf, fmtMs, fmtTime, nameKey, recordKey, recordLabel, shortHash } from './format';
 import { clusterColours, clusterLegend, kindLegend, shownKind, KINDS } from './kinds';
 import type { Direction, EventDetail, Graph, GraphEdge, GraphNode, RecordID } from './types';
 import { canvas, emptyState, errorState, facts, progress, traceLink } from './ui';
@@ -67,7 +67,7 @@ export async function eventPage(ctx: Ctx, id: RecordID, params: URLSearchParams)
       tabs.append(h('button', {
         type: 'button', role: 'tab', id: `tab-${k}`, 'aria-selected': String(k === view), 'aria-controls': 'picture',
         tabindex: k === view ? 0 : -1, class: k === view ? 'tab active' : 'tab',
-        onclick: () => { if (view !== k) { view = k; history.replaceState(null, '', eventPath(id, k === 'journey' ? undefined : k)); void show().catch(fail); } },
+        onclick: () => { view = k; history.replaceState(null, '', eventPath(id, k === 'journey' ? undefined : k)); void show().catch(fail); },
         onkeydown: (e: Event) => arrowTabs(e as KeyboardEvent, tabs),
       }, v.label));
     }
@@ -241,7 +241,7 @@ function summary(pic: Picture, view: View, marked: Set<string>): HTMLElement {
     h('h2', {}, `${pic.nodes.length} events, ${pic.edges.length} edges`),
     view !== 'journey' && markedList.length
       ? h('div', { class: 'marked' }, h('h3', {}, view === 'root-cause' ? `Root causes (${markedList.length} origin events)` : `Outputs (${markedList.length})`),
-        h('ul', { 'data-list': view === 'root-cause' ? 'origins' : 'outputs' }, markedList.map((n) => h('li', { 'data-record': recordKey(n.event.record) }, link(eventPath(n.event.record), recordLabel(n.event.record, n.event.cluster_name))))))
+        h('ul', { 'data-list': view === 'root-cause' ? 'origins' : 'outputs' }, markedList.map((n) => h('li', { 'data-record': recordKey(n.event.record), 'data-name': nameKey(n.event) }, link(eventPath(n.event.record), recordLabel(n.event.record, n.event.cluster_name))))))
       : null,
     h('div', { class: 'touch-lists' },
       list('Services', nm.services, 'services'), list('Topics', topics, 'topics'), list('State stores', nm.stores, 'stores'),

@@ -2,7 +2,7 @@
 // touchpoints grouped by kind and service, coloured by cluster; edges as curves labelled with the
 // hop's latency and the rule that stitched it (or "measured" when the agent's own context did).
 import { s } from './dom';
-import { clusterOf, fmtMs, fmtTime, recordKey } from './format';
+import { clusterOf, fmtMs, fmtTime, nameKey, recordKey } from './format';
 import { edgePath, layered } from './layout';
 import { isMirror, kindBadge, shownKind, type ShownKind } from './kinds';
 import type { GraphEdge, GraphNode, RecordID, Touchpoint } from './types';
@@ -25,33 +25,53 @@ const HEAD_H = 44;
 const ROW_H = 18;
 const MAX_CHARS = 38;
 
-/** Touchpoints of one event, one row per (kind, service, operation, store, connector). */
+/** The state store a changelog write stands for: Kafka Streams names a store's changelog topic
+ * "<application.id>-<store>-changelog"; where the writing service is named as its application id
+ * (service.name = application.id), the store is the rest. Empty when that does not hold. */
+export function changelogStore(tp: Touchpoint): string {
+  const t = tp.record.topic;
+  if (tp.kind !== 'produce' || !t.endsWith('-changelog') || !t.startsWith(`${tp.service}-`)) return '';
+  return t.slice(tp.service.length + 1, -'-changelog'.length);
+}
+
+/** Touchpoints of one event, one row per (kind, service, operation, store, connector); a
+ * changelog write also shows as a write of its state store. */
 export function touchRows(tps: Touchpoint[]): TouchRow[] {
   const rows = new Map<string, TouchRow>();
+  const stores = new Set(tps.filter((tp) => tp.state_store).map((tp) => `${tp.service}/${tp.state_store}`));
+  const add = (kind: ShownKind, text: string, t: number) => {
+    const key = `${kind}\u0000${text}`;
+    const r = rows.get(key);
+    if (r) {
+      r.count++;
+      r.first = Math.min(r.first, t);
+    } else rows.set(key, { kind, text, count: 1, first: t });
+  };
+  for (const tp of tps) {
+    const cs = changelogStore(tp);
+    if (cs && !stores.has(`${tp.service}/${cs}`)) add('state_store', `${tp.service}: ${cs} (changelog)`, Date.parse(tp.start) || 0);
+  }
   for (const tp of tps) {
     const kind = shownKind(tp);
     let text: string;
     if (kind === 'state_store') text = `${tp.service}: ${tp.state_store ?? '?'} ${tp.store_operation ?? ''}`.trim();
     else if (kind === 'connect' || kind === 'mirror') text = `${tp.connector || tp.service}: ${tp.operation}`;
     else text = `${tp.service}: ${tp.operation}`;
-    const key = `${kind}\u0000${text}`;
-    const t = Date.parse(tp.start) || 0;
-    const r = rows.get(key);
-    if (r) {
-      r.count++;
-      r.first = Math.min(r.first, t);
-    } else rows.set(key, { kind, text, count: 1, first: t });
+    add(kind, text, Date.parse(tp.start) || 0);
   }
   const order: ShownKind[] = ['produce', 'consume', 'mirror', 'connect', 'state_store', 'internal'];
   return [...rows.values()].sort((a, b) => a.first - b.first || order.indexOf(a.kind) - order.indexOf(b.kind) || a.text.localeCompare(b.text));
 }
 
-/** What a set of touchpoints names: services, state stores (service/store), connectors. */
+/** What a set of touchpoints names: services, state stores (service/store, from store operations
+ * and changelog writes), connectors. */
 export function named(tps: Touchpoint[]): { services: string[]; stores: string[]; connectors: string[] } {
   const services = new Set<string>(), stores = new Set<string>(), connectors = new Set<string>();
   for (const tp of tps) {
     if (tp.service) services.add(tp.service);
     if (tp.state_store) stores.add(`${tp.service}/${tp.state_store}`);
+    const cs = changelogStore(tp);
+    if (cs) stores.add(`${tp.service}/${cs}`);
     if (tp.connector) connectors.add(tp.connector);
   }
   return { services: [...services].sort(), stores: [...stores].sort(), connectors: [...connectors].sort() };
@@ -125,7 +145,7 @@ export function drawLineage(p: Picture, o: DrawOptions): SVGSVGElement {
       class: `node${isStart ? ' node-start' : ''}${n.origin ? ' node-origin' : ''}${marked ? ' node-marked' : ''}`,
       transform: `translate(${pl.x},${pl.y})`, tabindex: 0, role: 'button',
       'aria-label': `${r.topic} partition ${r.partition} offset ${r.offset} in cluster ${cluster}${badges.length ? ` (${badges.join(', ')})` : ''}; ${nm.services.join(', ')}. Enter: details; Shift+Enter: open this event`,
-      'data-record': id, 'data-topic': `${cluster}/${r.topic}`, 'data-cluster': cluster,
+      'data-record': id, 'data-name': nameKey(n.event), 'data-topic': `${cluster}/${r.topic}`, 'data-cluster': cluster,
       'data-services': JSON.stringify(nm.services), 'data-stores': JSON.stringify(nm.stores),
       'data-connectors': JSON.stringify(nm.connectors), 'data-origin': String(n.origin),
     });

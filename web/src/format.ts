@@ -5,6 +5,11 @@ export function recordKey(r: RecordID): string {
   return `${r.cluster}/${r.topic}/${r.partition}/${r.offset}`;
 }
 
+/** "cluster name/topic/partition/offset": how people (and the ground truth) name a record. */
+export function nameKey(e: LineageEvent): string {
+  return recordKey({ ...e.record, cluster: clusterOf(e) });
+}
+
 /** The cluster's readable name where known, else its id. */
 export function clusterOf(e: LineageEvent): string {
   return e.cluster_name || e.record.cluster;

@@ -2,7 +2,7 @@
 import { api, type Params } from './api';
 import { eventPath, link, type Ctx } from './context';
 import { h } from './dom';
-import { clusterOf, fmtTime, isTime, shortHash } from './format';
+import { clusterOf, fmtTime, isTime, nameKey, recordKey, shortHash } from './format';
 import type { LineageEvent } from './types';
 import { emptyState, progress, rangeControl, traceLink } from './ui';
 
@@ -88,7 +88,7 @@ export async function searchPage(ctx: Ctx, params: URLSearchParams): Promise<voi
 function row(ctx: Ctx, e: LineageEvent): HTMLTableRowElement {
   const r = e.record;
   const t = isTime(e.produced_at) ? e.produced_at : e.timestamp;
-  return h('tr', { 'data-record': `${r.cluster}/${r.topic}/${r.partition}/${r.offset}` },
+  return h('tr', { 'data-record': recordKey(r), 'data-name': nameKey(e), 'data-key-hash': e.key_hash ?? '' },
     h('td', {}, link(eventPath(r), `${r.topic} [${r.partition}] @${r.offset}`), e.tombstone ? h('span', { class: 'tag' }, 'tombstone') : null),
     h('td', {}, clusterOf(e)),
     h('td', {}, h('code', { title: e.key_hash ?? '' }, shortHash(e.key_hash))),
