@@ -88,6 +88,24 @@ bench: build
 	$(GO) build -o bin/lineage-bench ./cmd/lineage-bench
 	bin/lineage-bench -collector $(BIN) $(BENCH_FLAGS)
 
+## ui: the web UI (web/, TypeScript) bundled by esbuild into internal/webui/dist, which the collector
+## embeds; dist is committed, so `go build` needs no Node.js. Needs node 20+ and npm.
+.PHONY: ui check-ui uitest
+ui:
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	npm run --prefix web build
+
+## check-ui: `make ui` must leave internal/webui/dist as committed
+check-ui: ui
+	git diff --exit-code -- internal/webui/dist
+	@new=$$(git ls-files --others --exclude-standard -- internal/webui/dist); \
+	if [ -n "$$new" ]; then echo "check-ui: not committed: $$new"; exit 1; fi
+
+## uitest: the UI in headless chromium (playwright-core) against the real collector fed with
+## recorded captures by lineage-replay (e2e/ui/run.sh); rewrites docs/screenshots
+uitest:
+	e2e/ui/run.sh
+
 ## docker: the collector image (needs a Docker engine; the build stage runs `make build`)
 docker:
 	docker build -t otelcol-lineage:dev .
