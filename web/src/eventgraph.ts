@@ -5,6 +5,7 @@ import { s } from './dom';
 import { clusterOf, fmtMs, fmtTime, nameKey, recordKey } from './format';
 import { edgePath, layered } from './layout';
 import { isMirror, kindBadge, shownKind, type ShownKind } from './kinds';
+import { drawLabels, type EdgeLabel } from './labels';
 import type { GraphEdge, GraphNode, RecordID, Touchpoint } from './types';
 
 export interface Picture {
@@ -111,7 +112,7 @@ export function drawLineage(p: Picture, o: DrawOptions): SVGSVGElement {
       s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))));
 
   const edgeLayer = s('g', { class: 'edges' });
-  const labelLayer = s('g', { class: 'edge-labels' });
+  const labels: EdgeLabel[] = [];
   for (const e of p.edges) {
     const a = lay.pos.get(recordKey(e.from)), b = lay.pos.get(recordKey(e.to));
     if (!a || !b) continue;
@@ -124,9 +125,7 @@ export function drawLineage(p: Picture, o: DrawOptions): SVGSVGElement {
     const cls = `edge edge-${e.derivation || 'measured'}${e.link ? ' edge-link' : ''}${hop ? ' edge-hop' : ''}`;
     edgeLayer.append(s('g', { class: cls, 'data-from': recordKey(e.from), 'data-to': recordKey(e.to), 'data-rule': e.rule ?? '' },
       s('title', {}, title), s('path', { d, 'marker-end': 'url(#arrow)' })));
-    const w = label.length * 6.2 + 10;
-    labelLayer.append(s('g', { class: 'edge-label', transform: `translate(${mid.x - w / 2},${mid.y - 9})`, 'aria-hidden': 'true' },
-      s('rect', { width: w, height: 16, rx: 3 }), s('text', { x: 5, y: 12 }, label)));
+    labels.push({ at: mid, text: label });
   }
   svg.append(edgeLayer);
 
@@ -183,6 +182,6 @@ export function drawLineage(p: Picture, o: DrawOptions): SVGSVGElement {
     });
     nodeLayer.append(g);
   }
-  svg.append(nodeLayer, labelLayer);
+  svg.append(drawLabels(labels), nodeLayer);
   return svg;
 }

@@ -5,6 +5,7 @@ import type { Ctx } from './context';
 import { h, s } from './dom';
 import { fmtMs } from './format';
 import { clusterColours, clusterLegend } from './kinds';
+import { drawLabels, type EdgeLabel } from './labels';
 import { edgePath, layered } from './layout';
 import type { Topology, TopologyEdge, TopologyNode } from './types';
 import { canvas, emptyState, progress, rangeControl } from './ui';
@@ -69,7 +70,8 @@ function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<str
   const lay = layered(nodes.map((n) => ({ id: n.id, width: w(n), height: 46, group: n.cluster })), edges, { gapX: 150, gapY: 22 });
   const svg = s('svg', { class: 'flowmap', width: lay.width, height: lay.height + 60, viewBox: `0 0 ${lay.width} ${lay.height + 60}`, role: 'group', 'aria-label': `Flow map: ${nodes.length} nodes, ${edges.length} flows` });
   svg.append(s('defs', {}, s('marker', { id: 'farrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))));
-  const eg = s('g', { class: 'edges' }), lg = s('g', { class: 'edge-labels' });
+  const eg = s('g', { class: 'edges' });
+  const labels: EdgeLabel[] = [];
   const max = Math.max(1, ...edges.map((e) => e.count));
   for (const e of edges) {
     const a = lay.pos.get(e.from), b = lay.pos.get(e.to);
@@ -80,8 +82,7 @@ function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<str
       s('title', {}, `${e.from} → ${e.to}: ${e.count} records; p50 ${fmtMs(e.p50_ms)}, p95 ${fmtMs(e.p95_ms)}, p99 ${fmtMs(e.p99_ms)}, max ${fmtMs(e.max_ms)}`),
       s('path', { d, 'marker-end': 'url(#farrow)', 'stroke-width': width.toFixed(1) })));
     const label = e.p50_ms !== undefined ? `${e.count} · p50 ${fmtMs(e.p50_ms)} · p99 ${fmtMs(e.p99_ms)}` : `${e.count}`;
-    const lw = label.length * 6.2 + 10;
-    lg.append(s('g', { class: 'edge-label', transform: `translate(${mid.x - lw / 2},${mid.y - 9})`, 'aria-hidden': 'true' }, s('rect', { width: lw, height: 16, rx: 3 }), s('text', { x: 5, y: 12 }, label)));
+    labels.push({ at: mid, text: label });
   }
   const ng = s('g', { class: 'nodes' });
   for (const n of nodes) {
@@ -98,7 +99,7 @@ function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<str
       s('title', {}, n.id));
     ng.append(g);
   }
-  svg.append(eg, ng, lg);
+  svg.append(eg, drawLabels(labels), ng);
   return svg;
 }
 

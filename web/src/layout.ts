@@ -169,3 +169,21 @@ export function edgePath(a: Placed, b: Placed): { d: string; mid: { x: number; y
   const low = Math.max(y0, y3) + 60;
   return { d: `M${x0},${y0} C${x0},${low} ${x3},${low} ${x3},${y3}`, mid: { x: (x0 + x3) / 2, y: low - 15 } };
 }
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Moves labels down (in steps of their height) until none overlaps a label placed before it, so
+ * the labels of edges fanning out of one node stay readable. Labels are placed top to bottom. */
+export function spreadLabels(labels: Box[], maxSteps = 6): void {
+  const placed: Box[] = [];
+  const hit = (a: Box) => placed.some((b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height);
+  for (const l of [...labels].sort((a, b) => a.y - b.y || a.x - b.x)) {
+    for (let i = 0; i < maxSteps && hit(l); i++) l.y += l.height + 1;
+    placed.push(l);
+  }
+}

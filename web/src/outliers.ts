@@ -6,7 +6,8 @@ import { h } from './dom';
 import { fmtMs, fmtTime, recordKey } from './format';
 import { emptyState, progress, rangeControl, traceLink } from './ui';
 
-const DEFAULTS = { threshold_ms: '', factor: '3', min_ms: '20', limit: '100' };
+// the API's defaults (lineage_query README)
+const DEFAULTS = { threshold_ms: '', factor: '3', min_ms: '10', limit: '100' };
 
 export async function outliersPage(ctx: Ctx, params: URLSearchParams): Promise<void> {
   const range = rangeControl(params, '1h', false);
