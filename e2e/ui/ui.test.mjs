@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const BASE = need('UI_BASE');
@@ -123,6 +124,20 @@ let page;
 let profile;
 const downloads = mkdtempSync(join(tmpdir(), 'lineage-ui-downloads-'));
 
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's WCAG 2 A/AA rules on the current page: no serious or critical violation. (Run
+ * through the DevTools protocol: the page's CSP allows no injected script, rightly.) */
+async function accessible(what) {
+  const violations = await page.evaluate(async (src) => {
+    if (!window.axe) (0, eval)(src);
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`);
+  }, axeSource);
+  assert.deepEqual(violations, [], `accessibility of ${what}`);
+}
+
 async function shot(name) {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
@@ -192,6 +207,7 @@ describe(`lineage UI on ${truth.scenario}-${truth.config}`, () => {
     await form.waitFor();
     await assertVisibleText(form, 'Authentication required');
     await shot('auth');
+    await accessible('the token form');
     await page.getByLabel('Bearer token').fill('not-the-token');
     await page.getByRole('button', { name: 'Continue' }).click();
     await assertVisibleText(page.locator('form[data-state=unauthorised]'), 'rejected the token');
@@ -214,6 +230,7 @@ describe(`lineage UI on ${truth.scenario}-${truth.config}`, () => {
     await rows.first().waitFor();
     assert.deepEqual(await rows.evaluateAll((rs) => rs.map((r) => r.dataset.name)), [target.id]);
     await shot('search');
+    await accessible('search');
   });
 
   test('search by key', async () => {
@@ -255,6 +272,7 @@ describe(`lineage UI on ${truth.scenario}-${truth.config}`, () => {
     const labels = await page.locator('svg.lineage .edge-label text').allTextContents();
     assert.ok(labels.some((l) => /ms|s · /.test(l) && / · \S+/.test(l)), `edge labels: ${labels.slice(0, 5)}`);
     await shot('event-journey');
+    await accessible('the event page');
   });
 
   test('keyboard: a node is focusable and Enter selects it', async () => {
@@ -312,6 +330,7 @@ describe(`lineage UI on ${truth.scenario}-${truth.config}`, () => {
     }
     assert.ok(await page.locator('table.flows tbody tr').count() > 0);
     await shot('flow-map');
+    await accessible('the flow map');
   });
 
   test('outliers: slow hops above factor × usual', async () => {
@@ -323,6 +342,7 @@ describe(`lineage UI on ${truth.scenario}-${truth.config}`, () => {
     assert.ok(rows.length > 0, 'slow hops found');
     for (const r of rows) assert.match(r[5], /far above usual|above the threshold/);
     await shot('outliers');
+    await accessible('outliers');
   });
 
   test('empty, error and not-found states', async () => {
