@@ -101,6 +101,7 @@ export function drawLineage(p: Picture, o: DrawOptions): SVGSVGElement {
       return { id, width: NODE_W, height: HEAD_H + Math.max(1, rows.get(id)!.length) * ROW_H + 8, group: clusterOf(n.event) };
     }),
     p.edges.map((e) => ({ from: recordKey(e.from), to: recordKey(e.to) })),
+    { gapX: 150 },
   );
   const startKey = recordKey(o.start);
   const svg = s('svg', {
@@ -115,7 +116,8 @@ export function drawLineage(p: Picture, o: DrawOptions): SVGSVGElement {
   const labels: EdgeLabel[] = [];
   for (const e of p.edges) {
     const a = lay.pos.get(recordKey(e.from)), b = lay.pos.get(recordKey(e.to));
-    if (!a || !b) continue;
+    // an edge from a record to itself says nothing about lineage: listed in the tables, not drawn
+    if (!a || !b || a === b) continue;
     const { d, mid } = edgePath(a, b);
     const fromCluster = clusterByKey.get(recordKey(e.from)), toCluster = clusterByKey.get(recordKey(e.to));
     const hop = fromCluster !== toCluster;
