@@ -152,7 +152,7 @@ before(async () => {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1440, height: 960 },
+    viewport: { width: 1600, height: 1000 },
     acceptDownloads: true,
     downloadsPath: downloads,
     locale: 'en-GB',

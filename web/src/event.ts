@@ -40,7 +40,6 @@ export async function eventPage(ctx: Ctx, id: RecordID, params: URLSearchParams)
   head.append(
     h('h1', {}, `${ev.record.topic} [${ev.record.partition}] @${ev.record.offset}`, h('span', { class: 'sub' }, ` in cluster ${clusterOf(ev)}`)),
     facts([
-      ['Record', h('code', {}, recordKey(ev.record))],
       ['Cluster', ev.cluster_name && ev.cluster_name !== ev.record.cluster ? `${ev.cluster_name} (id ${ev.record.cluster})` : ev.record.cluster],
       ['Key hash', h('code', { title: ev.key_hash ?? '' }, shortHash(ev.key_hash, 24))],
       ['Record timestamp', fmtTime(ev.timestamp)],
@@ -49,6 +48,7 @@ export async function eventPage(ctx: Ctx, id: RecordID, params: URLSearchParams)
       ['Trace', traceLink(ctx.cfg, ev.trace_id)],
       ['Tombstone', ev.tombstone ? 'yes' : 'no'],
       ['Direct edges', `${(detail.inputs ?? []).length} in, ${(detail.outputs ?? []).length} out; ${(detail.touchpoints ?? []).length} touchpoints`],
+      ['Record id', h('code', {}, recordKey(ev.record))],
     ]));
 
   const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'View' });
@@ -130,7 +130,8 @@ async function walk(ctx: Ctx, start: RecordID, view: View, signal: AbortSignal, 
   m.add(up);
   const origins = (up.nodes ?? []).filter((n) => n.origin).map((n) => n.event.record);
   if (view === 'root-cause') return { pic: m.picture(), marked: new Set(origins.map(recordKey)) };
-  const from = primaryOrigins(up, start);
+  const primary = primaryOrigins(up, start);
+  const from = primary.length ? primary : [start]; // a cycle of parents has no beginning
   let done = 0;
   step(`Walking downstream from ${from.length} origin event(s)…`, 0, from.length);
   const queue = [...from];
@@ -147,7 +148,7 @@ async function walk(ctx: Ctx, start: RecordID, view: View, signal: AbortSignal, 
 /** The origins the start event descends from through parent chains (edges that are not span
  * links): its journey's beginning. A fan-in contributor or a joined table record (a link) is part
  * of the picture but its own other descendants are not: they belong to other journeys. */
-function primaryOrigins(up: Graph, start: RecordID): RecordID[] {
+export function primaryOrigins(up: Graph, start: RecordID): RecordID[] {
   const byKey = new Map((up.nodes ?? []).map((n) => [recordKey(n.event.record), n.event.record]));
   const parents = new Map<string, RecordID[]>();
   for (const e of up.edges ?? []) {

@@ -109,3 +109,26 @@ test('touchRows and named: grouped by kind and service, MirrorMaker 2 as cluster
   ]);
   assert.deepEqual(named(tps), { services: ['kafka-connect-dc2', 'proc', 'producer'], stores: ['proc/balances'], connectors: ['mm2-dc1-to-dc2'] });
 });
+
+const { primaryOrigins } = await load('event.ts');
+
+test('primaryOrigins: up the parent chains, not through span links', () => {
+  const r = (topic, offset = 0) => ({ cluster: 'c', topic, partition: 0, offset });
+  const n = (rec, origin) => ({ event: { record: rec }, depth: 0, origin });
+  const tx = r('transactions'), acct = r('accounts'), mirrored = r('dc1.transactions'), out = r('withdrawals-approved');
+  const graph = {
+    start: out, direction: 'upstream', truncated: false,
+    nodes: [n(out, false), n(mirrored, false), n(tx, true), n(acct, true)],
+    edges: [
+      { from: tx, to: mirrored, derivation: 'derived', rule: 'mirror_copy' },
+      { from: mirrored, to: out, derivation: 'measured' },
+      { from: acct, to: out, derivation: 'configuration', rule: 'table_join', link: true },
+    ],
+  };
+  assert.deepEqual(primaryOrigins(graph, out), [tx]);
+  // an event reached only through links is its own journey's beginning
+  assert.deepEqual(primaryOrigins({ ...graph, edges: graph.edges.filter((e) => e.link) }, out), [out]);
+  // a cycle ends, with no origin (the journey then starts at the event itself)
+  const cyc = { ...graph, edges: [{ from: out, to: mirrored, derivation: 'measured' }, { from: mirrored, to: out, derivation: 'measured' }] };
+  assert.deepEqual(primaryOrigins(cyc, out), []);
+});
