@@ -14,6 +14,9 @@ type dialect struct {
 	// eventIDColumn is the events table's primary key: SQLite's rowid alias (INTEGER PRIMARY KEY)
 	// keeps the table and its key in one b-tree.
 	eventIDColumn string
+	// clustered ends a CREATE TABLE whose primary key should hold the rows: SQLite's WITHOUT
+	// ROWID saves the table's own b-tree (PostgreSQL tables are heaps either way).
+	clustered string
 	// advisoryLock: serialize migrations of concurrent collectors on one PostgreSQL database.
 	advisoryLock bool
 	// maxParams bounds the bind parameters of one statement (SQLite: 32766, PostgreSQL: 65535).
@@ -24,6 +27,7 @@ var (
 	sqliteDialect = dialect{
 		name:          "sqlite",
 		eventIDColumn: "id INTEGER PRIMARY KEY",
+		clustered:     " WITHOUT ROWID",
 		maxParams:     32000,
 	}
 	postgresDialect = dialect{
@@ -60,6 +64,11 @@ func (d dialect) bind(q string) string {
 func placeholders(rows, cols int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
 	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
+// questionMarks returns "?,?,?" for n placeholders.
+func questionMarks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
 // int64List renders ids as a SQL list literal: ids are integers formatted here, never user text,

@@ -105,11 +105,13 @@ func (s *Store) FindEvents(ctx context.Context, q lineagestore.EventQuery) (line
 	if q.KeyHash != "" {
 		add("e.key_hash = ?", q.KeyHash)
 	}
+	// Trace and service select through the touchpoints: an event's trace and producer are those of
+	// its producer span, a touchpoint too (see the schema).
 	if q.TraceID != "" {
-		add("(e.trace_id = ? OR e.id IN (SELECT event_id FROM touchpoints WHERE trace_id = ?))", q.TraceID, q.TraceID)
+		add("e.id IN (SELECT event_id FROM touchpoints WHERE trace_id = ?)", q.TraceID)
 	}
 	if q.Service != "" {
-		add("(e.producer = ? OR e.id IN (SELECT event_id FROM touchpoints WHERE service = ?))", q.Service, q.Service)
+		add("e.id IN (SELECT event_id FROM touchpoints WHERE service = ?)", q.Service)
 	}
 	if !q.From.IsZero() {
 		add("e.sort_at >= ?", nanos(q.From))

@@ -19,6 +19,13 @@ const migrationLockID = 0x6c696e65616765
 // migrations are applied in order; migration i brings the schema to version i+1. Never edit a
 // released migration: append a new one.
 //
+// Every index costs each write a b-tree insert, and ingestion is what an index costs most: events
+// carry no index on trace id nor producer, FindEvents finds those through the touchpoints (the
+// producer span is a touchpoint of its trace and its service).
+//
+// Index keys lead with a time column where the lookup allows, (service, start_at): writes then append near the end of the index instead of dirtying a random page per
+// row, which is what bounds ingestion (every dirty page is written to the WAL at commit).
+//
 // Times are int64 Unix nanoseconds, 0 when unknown, on both backends (one encoding, exact, index
 // friendly). Booleans are 0/1 integers for the same reason. sort_at is produced_at when known, else
 // the record timestamp: the time FindEvents orders and bounds by.
@@ -48,8 +55,6 @@ var migrations = []func(d dialect) []string{
 			`CREATE INDEX events_sort ON events (sort_at, id)`,
 			`CREATE INDEX events_record ON events (topic, part, off)`,
 			`CREATE INDEX events_key_hash ON events (key_hash) WHERE key_hash <> ''`,
-			`CREATE INDEX events_trace ON events (trace_id) WHERE trace_id <> ''`,
-			`CREATE INDEX events_producer ON events (producer) WHERE producer <> ''`,
 			`CREATE INDEX events_written ON events (written_at, id)`,
 			`CREATE TABLE touchpoints (
 				trace_id        TEXT    NOT NULL,
@@ -66,12 +71,11 @@ var migrations = []func(d dialect) []string{
 				state_store     TEXT    NOT NULL DEFAULT '',
 				store_operation TEXT    NOT NULL DEFAULT '',
 				rule            TEXT    NOT NULL DEFAULT '',
-				PRIMARY KEY (trace_id, span_id, event_id)
-			)`,
-			`CREATE INDEX touchpoints_event ON touchpoints (event_id, start_at)`,
-			`CREATE INDEX touchpoints_span ON touchpoints (span_id)`,
+				PRIMARY KEY (event_id, trace_id, span_id)
+			)` + d.clustered,
+			`CREATE INDEX touchpoints_span ON touchpoints (trace_id, span_id)`,
 			`CREATE INDEX touchpoints_start ON touchpoints (start_at)`,
-			`CREATE INDEX touchpoints_service ON touchpoints (service, event_id)`,
+			`CREATE INDEX touchpoints_service ON touchpoints (service, start_at)`,
 			`CREATE TABLE edges (
 				from_id    BIGINT  NOT NULL,
 				to_id      BIGINT  NOT NULL,
@@ -80,7 +84,7 @@ var migrations = []func(d dialect) []string{
 				link       INTEGER NOT NULL DEFAULT 0,
 				trace_id   TEXT    NOT NULL DEFAULT '',
 				PRIMARY KEY (from_id, to_id)
-			)`,
+			)` + d.clustered,
 			`CREATE INDEX edges_to ON edges (to_id, from_id)`,
 			`CREATE TABLE pending_edges (
 				trace_id      TEXT    NOT NULL,
@@ -93,7 +97,6 @@ var migrations = []func(d dialect) []string{
 				written_at    BIGINT  NOT NULL,
 				PRIMARY KEY (trace_id, span_id, to_id)
 			)`,
-			`CREATE INDEX pending_edges_span ON pending_edges (span_id)`,
 			`CREATE INDEX pending_edges_to ON pending_edges (to_id)`,
 			`CREATE INDEX pending_edges_written ON pending_edges (written_at)`,
 		}

@@ -67,6 +67,8 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "foreign_keys(OFF)")
 	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", sqliteCacheKiB))
 	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "mmap_size(1073741824)")
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 
 	w, err := sql.Open("sqlite", base+"?"+q.Encode()+"&_txlock=immediate")

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/eventlineage/lineage/internal/lineagestore"
 )
@@ -348,7 +347,7 @@ func (w *batchWriter) touchpoints(ctx context.Context, tps []lineagestore.Touchp
 	return w.insertRows(ctx, "touchpoints",
 		`INSERT INTO touchpoints (trace_id, span_id, event_id, parent_span_id, service, operation, kind, start_at, end_at,
 			cluster_name, connector, state_store, store_operation, rule)`,
-		"ON CONFLICT (trace_id, span_id, event_id) DO NOTHING", len(tps), 14,
+		"ON CONFLICT (event_id, trace_id, span_id) DO NOTHING", len(tps), 14,
 		func(i int, args []any) []any {
 			t := tps[i]
 			return append(args, t.TraceID, t.SpanID, eventIDs[i], t.ParentSpanID, t.Service, t.Operation, t.Kind,
@@ -369,25 +368,38 @@ func (w *batchWriter) edges(ctx context.Context, rows []edgeRow) error {
 }
 
 // spanEvents returns the events each of the spans touched (stored touchpoints, this transaction's
-// included), keyed by trace id + "/" + span id.
+// included).
 func (w *batchWriter) spanEvents(ctx context.Context, spans []lineagestore.SpanRef) (map[lineagestore.SpanRef][]int64, error) {
 	out := map[lineagestore.SpanRef][]int64{}
 	want := map[lineagestore.SpanRef]bool{}
-	ids := make([]string, 0, len(spans))
+	var distinct []lineagestore.SpanRef
 	for _, sp := range spans {
 		if !want[sp] {
 			want[sp] = true
-			ids = append(ids, sp.SpanID)
+			distinct = append(distinct, sp)
 		}
 	}
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
+	for start := 0; start < len(distinct); start += inChunk {
+		chunk := distinct[start:min(start+inChunk, len(distinct))]
+		// trace IN (...) AND span IN (...) is a superset (the cross product); the index on
+		// (trace_id, span_id) answers it and want filters it.
+		traces, spanIDs := map[string]bool{}, map[string]bool{}
+		var args []any
+		for _, sp := range chunk {
+			if !traces[sp.TraceID] {
+				traces[sp.TraceID] = true
+				args = append(args, sp.TraceID)
+			}
 		}
-		rows, err := w.tx.QueryContext(ctx, w.s.d.bind(
-			"SELECT trace_id, span_id, event_id FROM touchpoints WHERE span_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")"), args...)
+		nt := len(args)
+		for _, sp := range chunk {
+			if !spanIDs[sp.SpanID] {
+				spanIDs[sp.SpanID] = true
+				args = append(args, sp.SpanID)
+			}
+		}
+		rows, err := w.tx.QueryContext(ctx, w.s.d.bind("SELECT trace_id, span_id, event_id FROM touchpoints WHERE trace_id IN ("+
+			questionMarks(nt)+") AND span_id IN ("+questionMarks(len(args)-nt)+")"), args...)
 		if err != nil {
 			return nil, fmt.Errorf("resolve pending edges: %w", err)
 		}
@@ -480,19 +492,22 @@ func (w *batchWriter) resolveStoredPending(ctx context.Context, tps []lineagesto
 		e  lineagestore.Edge
 	}
 	var found []parked
-	spanIDs := map[string]bool{}
+	// The batch's spans, looked up by their traces (the pending table's key prefix).
+	spans := map[lineagestore.SpanRef]bool{}
+	traceSet := map[string]bool{}
+	var traces []any
 	for _, t := range tps {
-		spanIDs[t.SpanID] = true
+		spans[lineagestore.SpanRef{TraceID: t.TraceID, SpanID: t.SpanID}] = true
+		if !traceSet[t.TraceID] {
+			traceSet[t.TraceID] = true
+			traces = append(traces, t.TraceID)
+		}
 	}
-	ids := make([]any, 0, len(spanIDs))
-	for id := range spanIDs {
-		ids = append(ids, id)
-	}
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
+	for start := 0; start < len(traces); start += inChunk {
+		chunk := traces[start:min(start+inChunk, len(traces))]
 		rows, err := w.tx.QueryContext(ctx, w.s.d.bind(
-			"SELECT trace_id, span_id, to_id, rule, derivation, link, edge_trace_id FROM pending_edges WHERE span_id IN ("+
-				strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")"), chunk...)
+			"SELECT trace_id, span_id, to_id, rule, derivation, link, edge_trace_id FROM pending_edges WHERE trace_id IN ("+
+				questionMarks(len(chunk))+")"), chunk...)
 		if err != nil {
 			return fmt.Errorf("pending edges: %w", err)
 		}
@@ -504,7 +519,9 @@ func (w *batchWriter) resolveStoredPending(ctx context.Context, tps []lineagesto
 				return fmt.Errorf("pending edges: %w", err)
 			}
 			p.e.Link = link == 1
-			found = append(found, p)
+			if spans[p.sp] {
+				found = append(found, p)
+			}
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return fmt.Errorf("pending edges: %w", err)
@@ -513,11 +530,11 @@ func (w *batchWriter) resolveStoredPending(ctx context.Context, tps []lineagesto
 	if len(found) == 0 {
 		return nil
 	}
-	spans := make([]lineagestore.SpanRef, len(found))
+	refs := make([]lineagestore.SpanRef, len(found))
 	for i, p := range found {
-		spans[i] = p.sp
+		refs[i] = p.sp
 	}
-	resolved, err := w.spanEvents(ctx, spans)
+	resolved, err := w.spanEvents(ctx, refs)
 	if err != nil {
 		return err
 	}
