@@ -239,7 +239,7 @@ function summary(pic: Picture, view: View, marked: Set<string>): HTMLElement {
   const byNode = new Map(pic.nodes.map((n) => [recordKey(n.event.record), n]));
   const markedList = [...marked].map((k) => byNode.get(k)).filter((n): n is GraphNode => !!n);
   return h('section', { class: 'summary', 'aria-label': 'Touchpoints in this picture' },
-    h('h2', {}, `${pic.nodes.length} events, ${pic.edges.length} edges`),
+    h('h2', {}, `${plural(pic.nodes.length, 'event')}, ${plural(pic.edges.length, 'edge')}`),
     view !== 'journey' && markedList.length
       ? h('div', { class: 'marked' }, h('h3', {}, view === 'root-cause' ? `Root causes (${markedList.length} origin events)` : `Outputs (${markedList.length})`),
         h('ul', { 'data-list': view === 'root-cause' ? 'origins' : 'outputs' }, markedList.map((n) => h('li', { 'data-record': recordKey(n.event.record), 'data-name': nameKey(n.event) }, link(eventPath(n.event.record), recordLabel(n.event.record, n.event.cluster_name))))))
@@ -247,6 +247,10 @@ function summary(pic: Picture, view: View, marked: Set<string>): HTMLElement {
     h('div', { class: 'touch-lists' },
       list('Services', nm.services, 'services'), list('Topics', topics, 'topics'), list('State stores', nm.stores, 'stores'),
       list('Connectors', nm.connectors, 'connectors'), list('Clusters', clusters, 'clusters')));
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
 function tables(pic: Picture): HTMLElement {

@@ -132,7 +132,12 @@ export function drawLineage(p: Picture, o: DrawOptions): SVGSVGElement {
   svg.append(edgeLayer);
 
   const nodeLayer = s('g', { class: 'nodes' });
-  for (const n of p.nodes) {
+  // document order = Tab order: left to right, top to bottom, as the picture reads
+  const reading = [...p.nodes].sort((a, b) => {
+    const pa = lay.pos.get(recordKey(a.event.record))!, pb = lay.pos.get(recordKey(b.event.record))!;
+    return pa.layer - pb.layer || pa.y - pb.y;
+  });
+  for (const n of reading) {
     const id = recordKey(n.event.record);
     const pl = lay.pos.get(id)!;
     const cluster = clusterOf(n.event);
