@@ -91,30 +91,47 @@ async function countEvents(cluster, topic) {
   return n;
 }
 
-/** Waits until the store holds every record of the truth (the replay went through the lineage
- * processor's decision wait, the batch processor and the exporter). */
+const apiPath = (id) => `/api/v1/events/${id.split('/').map(encodeURIComponent).join('/')}`;
+
+/** What the store holds of the chosen record's lineage, in numbers. */
+async function lineageSignature() {
+  const up = await api(`${apiPath(target.id)}/lineage?direction=upstream`);
+  const down = await api(`${apiPath(targetOrigin.id)}/lineage?direction=downstream`);
+  const size = (g) => [(g.nodes ?? []).length, (g.edges ?? []).length, (g.nodes ?? []).reduce((n, x) => n + (x.touchpoints ?? []).length, 0)];
+  const names = new Set((down.nodes ?? []).map((n) => `${n.event.cluster_name || n.event.record.cluster}/${n.event.record.topic}/${n.event.record.partition}/${n.event.record.offset}`));
+  return { reached: names.has(target.id), sig: JSON.stringify([size(up), size(down)]) };
+}
+
+/** Waits until the store holds every record of the truth and the chosen record's lineage has
+ * settled: the replay is over in a second, but the lineage processor holds spans up to its
+ * decision_wait (3 s, sometimes twice) before the batch processor and the exporter write them.
+ * Settled = the same lineage, in numbers, over three polls 2 s apart (6 s ≥ 2 × decision_wait). */
 async function waitForStore() {
   const want = new Map();
   for (const r of truth.records) want.set(`${r.cluster}\u0000${r.topic}`, (want.get(`${r.cluster}\u0000${r.topic}`) ?? 0) + 1);
   const deadline = Date.now() + 180_000;
-  let missing;
-  do {
+  let missing = [];
+  let last = '';
+  let same = 0;
+  for (;;) {
     missing = [];
     for (const [k, n] of want) {
       const [cluster, topic] = k.split('\u0000');
       const got = await countEvents(cluster, topic);
       if (got < n) missing.push(`${cluster}/${topic} ${got}/${n}`);
     }
-    // the journey of the chosen record is complete once its origin's downstream reaches it
     if (!missing.length) {
-      const [c, t, p, o] = targetOrigin.id.split('/');
-      const g = await api(`/api/v1/events/${encodeURIComponent(c)}/${encodeURIComponent(t)}/${p}/${o}/lineage?direction=downstream`);
-      const names = new Set((g.nodes ?? []).map((n) => `${n.event.cluster_name || n.event.record.cluster}/${n.event.record.topic}/${n.event.record.partition}/${n.event.record.offset}`));
-      if (!names.has(target.id)) missing.push(`edges from ${targetOrigin.id} to ${target.id}`);
+      const { reached, sig } = await lineageSignature();
+      if (!reached) missing.push(`edges from ${targetOrigin.id} to ${target.id}`);
+      same = sig === last ? same + 1 : 0;
+      last = sig;
+      if (reached && same >= 2) return;
     }
-    if (missing.length) await new Promise((r) => setTimeout(r, 1000));
-  } while (missing.length && Date.now() < deadline);
-  assert.deepEqual(missing, [], 'the store did not receive the whole capture');
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  assert.deepEqual(missing, [], 'the store did not receive the whole capture, or its lineage did not settle');
+  assert.fail(`the lineage of ${target.id} kept changing`);
 }
 
 // ---- the browser ---------------------------------------------------------------------------
@@ -276,6 +293,7 @@ describe(`lineage UI on ${truth.scenario}-${truth.config}`, () => {
   });
 
   test('keyboard: a node is focusable and Enter selects it', async () => {
+    await page.goto(BASE + recordPath(target.id));
     const origin = page.locator(`svg.lineage g.node[data-name="${targetOrigin.id}"]`);
     await origin.focus();
     await page.keyboard.press('Enter');
@@ -283,6 +301,8 @@ describe(`lineage UI on ${truth.scenario}-${truth.config}`, () => {
   });
 
   test('root cause: the upstream origins are the truth\'s', async () => {
+    await page.goto(BASE + recordPath(target.id));
+    await page.locator('svg.lineage g.node-start').waitFor();
     await page.getByRole('tab', { name: 'Root cause' }).click();
     const list = page.locator('ul[data-list=origins] li');
     await list.first().waitFor();
@@ -298,6 +318,8 @@ describe(`lineage UI on ${truth.scenario}-${truth.config}`, () => {
   });
 
   test('audit export: JSON and CSV of the same trail', async () => {
+    await page.goto(BASE + recordPath(target.id));
+    await page.locator('svg.lineage g.node-start').waitFor();
     const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON' }).click()]);
     const trail = JSON.parse(readFileSync(await jsonDl.path(), 'utf8'));
     assert.equal(trail.direction, 'both');
