@@ -57,7 +57,9 @@ export function fromLocalInput(v: string): string {
   return Number.isNaN(d.getTime()) ? '' : d.toISOString();
 }
 
+/** The trace backend's link for a trace id: the query extension's trace_url_template with
+ * {trace_id} replaced; only http(s) links (a template is configuration, but a link is clicked). */
 export function traceURL(template: string | undefined, traceID: string | undefined): string | null {
-  if (!template || !traceID) return null;
+  if (!template || !traceID || !/^https?:\/\//i.test(template)) return null;
   return template.split('{trace_id}').join(encodeURIComponent(traceID));
 }

@@ -132,3 +132,20 @@ test('primaryOrigins: up the parent chains, not through span links', () => {
   const cyc = { ...graph, edges: [{ from: out, to: mirrored, derivation: 'measured' }, { from: mirrored, to: out, derivation: 'measured' }] };
   assert.deepEqual(primaryOrigins(cyc, out), []);
 });
+
+const { traceURL, fmtMs, isTime } = await load('format.ts');
+
+test('traceURL: the template with the trace id, http(s) only', () => {
+  assert.equal(traceURL('http://localhost:16686/trace/{trace_id}', 'ab12'), 'http://localhost:16686/trace/ab12');
+  assert.equal(traceURL('https://grafana/explore?left={"queries":[{"query":"{trace_id}"}]}&again={trace_id}', 'ab'), 'https://grafana/explore?left={"queries":[{"query":"ab"}]}&again=ab');
+  assert.equal(traceURL('javascript:alert(1)//{trace_id}', 'ab'), null);
+  assert.equal(traceURL('', 'ab'), null);
+  assert.equal(traceURL('http://x/{trace_id}', ''), null);
+  assert.equal(traceURL('http://x/{trace_id}', 'a/b?c'), 'http://x/a%2Fb%3Fc');
+});
+
+test('fmtMs and isTime', () => {
+  assert.deepEqual([fmtMs(0.25), fmtMs(12.34), fmtMs(123.4), fmtMs(31619.4), fmtMs(undefined)], ['0.3 ms', '12.3 ms', '123 ms', '31.6 s', '—']);
+  assert.equal(isTime('0001-01-01T00:00:00Z'), false);
+  assert.equal(isTime('2026-11-26T09:44:35.175Z'), true);
+});
