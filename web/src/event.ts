@@ -54,7 +54,7 @@ export async function eventPage(ctx: Ctx, id: RecordID, params: URLSearchParams)
   const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'View' });
   const exportBox = h('div', { class: 'export', role: 'group', 'aria-label': 'Audit export' });
   const help = h('p', { class: 'help' });
-  const body = h('section', { class: 'picture', 'aria-live': 'polite' });
+  const body = h('section', { class: 'picture' });
   ctx.main.append(h('div', { class: 'view-bar' }, tabs, exportBox), help, body);
 
   let run = new AbortController();
@@ -81,6 +81,10 @@ export async function eventPage(ctx: Ctx, id: RecordID, params: URLSearchParams)
   };
   const fail = (e: unknown) => {
     if (run.signal.aborted) return;
+    if (e instanceof ApiError && e.unauthorized) {
+      ctx.go(location.pathname + location.search); // the router asks for a token
+      return;
+    }
     clear(body);
     body.append(errorState('The lineage could not be loaded.', e instanceof Error ? e.message : String(e), () => void show().catch(fail)));
   };
