@@ -353,6 +353,13 @@ describe(`lineage UI on ${truth.scenario}-${truth.config}`, () => {
     assert.ok(await page.locator('table.flows tbody tr').count() > 0);
     await shot('flow-map');
     await accessible('the flow map');
+    // a topic of the map leads to its events
+    await page.locator(`svg.flowmap g.fnode[data-id="${targetOrigin.cluster}/${targetOrigin.topic}"]`).click();
+    await page.getByRole('heading', { name: 'Matching events' }).waitFor();
+    const rows = page.locator('table.grid tbody tr');
+    await rows.first().waitFor();
+    const names = await rows.evaluateAll((rs) => rs.map((r) => r.dataset.name));
+    assert.deepEqual(names.filter((n) => !n.startsWith(`${targetOrigin.cluster}/${targetOrigin.topic}/`)), []);
   });
 
   test('outliers: slow hops above factor × usual', async () => {

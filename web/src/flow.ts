@@ -88,7 +88,9 @@ function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<str
   for (const n of nodes) {
     const pl = lay.pos.get(n.id)!;
     const colour = colours.get(n.cluster ?? '') ?? '#475569';
-    const g = s('g', { class: `fnode fnode-${n.kind}`, transform: `translate(${pl.x},${pl.y})`, tabindex: 0, 'data-id': n.id, 'data-kind': n.kind, role: 'img', 'aria-label': `${KIND_NAMES[n.kind] ?? n.kind} ${n.label}${n.cluster ? ` in cluster ${n.cluster}` : ''}` });
+    const what = `${KIND_NAMES[n.kind] ?? n.kind} ${n.label}${n.cluster ? ` in cluster ${n.cluster}` : ''}`;
+    const search = searchFor(n);
+    const g = s('g', { class: `fnode fnode-${n.kind}`, transform: `translate(${pl.x},${pl.y})`, 'data-id': n.id, 'data-kind': n.kind, ...(search ? {} : { tabindex: 0, role: 'img', 'aria-label': what }) });
     const shape = n.kind === 'service' || n.kind === 'connector'
       ? s('rect', { width: pl.width, height: pl.height, rx: 18, stroke: colour })
       : n.kind === 'state_store'
@@ -96,11 +98,26 @@ function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<str
         : s('rect', { width: pl.width, height: pl.height, rx: 3, stroke: colour });
     g.append(shape, s('text', { x: pl.width / 2, y: 22, 'text-anchor': 'middle', class: 'fnode-label' }, n.label.length > 42 ? `${n.label.slice(0, 41)}…` : n.label),
       s('text', { x: pl.width / 2, y: 37, 'text-anchor': 'middle', class: 'fnode-kind' }, `${KIND_NAMES[n.kind] ?? n.kind}${n.cluster ? ` · ${n.cluster}` : ''}`),
-      s('title', {}, n.id));
-    ng.append(g);
+      s('title', {}, search ? `${n.id}: find its events` : n.id));
+    ng.append(search ? s('a', { href: search, 'aria-label': `${what}: find its events` }, g) : g);
   }
   svg.append(eg, drawLabels(labels), ng);
   return svg;
+}
+
+/** A topic's or a service's events on the search page (the flow map's range kept). */
+function searchFor(n: TopologyNode): string | null {
+  const q = new URLSearchParams(location.search);
+  const r = new URLSearchParams();
+  for (const k of ['from', 'to', 'range']) if (q.get(k)) r.set(k, q.get(k)!);
+  if (!r.has('from') && !r.has('range')) r.set('range', '1h');
+  if (n.kind === 'topic' && n.cluster) {
+    r.set('cluster', n.cluster);
+    r.set('topic', n.label);
+  } else if (n.kind === 'service') r.set('service', n.label);
+  else return null;
+  r.set('run', '1');
+  return `/?${r}`;
 }
 
 function flowTable(nodes: TopologyNode[], edges: TopologyEdge[]): HTMLElement {

@@ -106,9 +106,10 @@ function renderSession(): void {
 
 document.addEventListener('click', (e) => {
   if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-  const a = (e.target as Element).closest?.('a');
-  if (!a || a.target || a.hasAttribute('download')) return;
-  const u = new URL(a.href, location.href);
+  const a = (e.target as Element).closest?.('a'); // HTML or SVG: read attributes, not properties
+  const href = a?.getAttribute('href');
+  if (!a || !href || a.getAttribute('target') || a.hasAttribute('download')) return;
+  const u = new URL(href, location.href);
   if (u.origin !== location.origin || u.pathname.startsWith('/api/')) return;
   e.preventDefault();
   go(u.pathname + u.search);
