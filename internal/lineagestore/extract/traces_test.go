@@ -80,7 +80,7 @@ func rid(cluster, topic string, p int32, o int64) lineagestore.RecordID {
 	return lineagestore.RecordID{Cluster: cluster, Topic: topic, Partition: p, Offset: o}
 }
 
-func sha(t *testing.T) lineagestore.KeyHasher {
+func sha(t testing.TB) lineagestore.KeyHasher {
 	h, err := recordfact.NewKeyHasher(recordfact.AlgorithmSHA256, "")
 	require.NoError(t, err)
 	return h
