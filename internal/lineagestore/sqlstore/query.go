@@ -178,7 +178,7 @@ func encodePageToken(sortAt, id int64) string {
 }
 
 func decodePageToken(tok string) (sortAt, id int64, err error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(b) != 17 || b[0] != pageTokenVersion {
 		return 0, 0, invalid(fmt.Errorf("%w %q", ErrBadPageToken, truncate(tok, 64)))
 	}
