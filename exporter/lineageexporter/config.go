@@ -2,6 +2,7 @@ package lineageexporter // import "github.com/eventlineage/lineage/exporter/line
 
 import (
 	"errors"
+	"fmt"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -16,6 +17,11 @@ import (
 type Config struct {
 	// Storage names the lineage_storage extension to write to. Required.
 	Storage component.ID `mapstructure:"storage"`
+
+	// SpanIndexSize is how many recent spans the traces exporter remembers (their record, or
+	// their nearest ancestor's), so that a span whose parent came in an earlier export call still
+	// gets its touchpoint and its edge (about 150 bytes a span; 0 disables).
+	SpanIndexSize int `mapstructure:"span_index_size"`
 
 	// TimeoutConfig bounds one write attempt (timeout).
 	TimeoutConfig exporterhelper.TimeoutConfig `mapstructure:",squash"`
@@ -34,8 +40,12 @@ var _ confmap.Validator = (*Config)(nil)
 // Validate checks the exporter's own settings; confmap validates the timeout, queue and retry
 // settings themselves.
 func (c *Config) Validate() error {
+	var errs []error
 	if c.Storage == (component.ID{}) {
-		return errors.New("storage: required: the id of a lineage_storage extension (e.g. lineage_storage)")
+		errs = append(errs, errors.New("storage: required: the id of a lineage_storage extension (e.g. lineage_storage)"))
 	}
-	return nil
+	if c.SpanIndexSize < 0 {
+		errs = append(errs, fmt.Errorf("span_index_size: must not be negative (0 disables), got %d", c.SpanIndexSize))
+	}
+	return errors.Join(errs...)
 }

@@ -21,6 +21,7 @@ func TestLoadConfig(t *testing.T) {
 	persistent := createDefaultConfig().(*Config)
 	persistent.Storage = component.MustNewIDWithName("lineage_storage", "main")
 	persistent.TimeoutConfig.Timeout = 10 * time.Second
+	persistent.SpanIndexSize = 1000
 	q := persistent.QueueConfig.Get()
 	fs := component.MustNewIDWithName("file_storage", "lineage")
 	q.StorageID, q.QueueSize, q.NumConsumers = &fs, 5000, 2
@@ -39,6 +40,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(componentType, "persistent"), want: persistent},
 		{id: component.NewIDWithName(componentType, "no_queue"), want: noQueue},
 		{id: component.NewIDWithName(componentType, "bad_queue"), wantErr: "`queue_size` must be positive"},
+		{id: component.NewIDWithName(componentType, "bad_index"), wantErr: "span_index_size: must not be negative (0 disables), got -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
@@ -64,4 +66,5 @@ func TestDefaultConfig(t *testing.T) {
 	assert.True(t, cfg.RetryConfig.Enabled)
 	assert.Zero(t, cfg.RetryConfig.MaxElapsedTime, "retry until the store is back")
 	assert.Equal(t, 5*time.Second, cfg.TimeoutConfig.Timeout)
+	assert.Equal(t, 200_000, cfg.SpanIndexSize)
 }

@@ -27,6 +27,8 @@ type lineageExporter struct {
 
 	store  lineagestore.Store
 	hasher lineagestore.KeyHasher
+	// spans remembers the recent spans' records across export calls (nil: disabled)
+	spans *extract.SpanIndex
 
 	warnMu   sync.Mutex
 	lastWarn time.Time
@@ -57,7 +59,7 @@ func (e *lineageExporter) start(_ context.Context, host component.Host) error {
 // exporter helper (retried, the data waiting in the sending queue); spans that cannot be used
 // are counted and never fail the call.
 func (e *lineageExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	b, st := extract.Traces(td, e.hasher)
+	b, st := extract.TracesWith(td, e.hasher, e.spans)
 	if err := e.write(ctx, b); err != nil {
 		return err
 	}

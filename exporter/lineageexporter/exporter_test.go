@@ -155,3 +155,38 @@ func TestStartNeedsTheStorageExtension(t *testing.T) {
 	require.ErrorContains(t, err, `extension "other" is not a lineage storage extension`)
 	require.NoError(t, le.Shutdown(ctx))
 }
+
+// The traces exporter remembers recent spans across export calls: fed one agent resource at a
+// time, fewer spans stay unanchored than without the index.
+func TestSpanIndexAcrossExportCalls(t *testing.T) {
+	ctx := context.Background()
+	stitched := extracttest.Stitched(t, "withdrawal-a")
+	unanchored := func(indexSize int) int64 {
+		ext := startStorage(t, sqlitePath(t))
+		defer func() { require.NoError(t, ext.Shutdown(ctx)) }()
+		cfg := createDefaultConfig().(*Config)
+		cfg.Storage = storageID
+		cfg.SpanIndexSize = indexSize
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		tel := componenttest.NewTelemetry()
+		defer func() { require.NoError(t, tel.Shutdown(ctx)) }()
+		set := nopSettings()
+		set.TelemetrySettings = tel.NewTelemetrySettings()
+		te, le := startExporters(t, cfg, newHost(map[component.ID]component.Component{storageID: ext}), set)
+		for i := 0; i < stitched.ResourceSpans().Len(); i++ {
+			td := ptrace.NewTraces()
+			stitched.ResourceSpans().At(i).CopyTo(td.ResourceSpans().AppendEmpty())
+			require.NoError(t, te.ConsumeTraces(ctx, td))
+		}
+		require.NoError(t, te.Shutdown(ctx))
+		require.NoError(t, le.Shutdown(ctx))
+		m, err := tel.GetMetric("otelcol_exporter_lineage_skipped")
+		if err != nil {
+			return 0 // nothing skipped at all
+		}
+		return sumOf(m, attribute.String("reason", "unanchored_spans"))
+	}
+	without, with := unanchored(0), unanchored(DefaultSpanIndexSize)
+	t.Logf("unanchored spans: %d without the span index, %d with it", without, with)
+	assert.Less(t, with, without)
+}

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/eventlineage/lineage/internal/lineagestore/extract"
 )
 
 const (
@@ -18,6 +20,8 @@ const (
 	// DefaultRetryMaxElapsedTime is the default retry_on_failure::max_elapsed_time: 0, retry
 	// until the store is back (the queue bounds what waits; see README).
 	DefaultRetryMaxElapsedTime = 0
+	// DefaultSpanIndexSize is the default Config.SpanIndexSize (about 30 MB).
+	DefaultSpanIndexSize = extract.DefaultSpanIndexSize
 )
 
 var componentType = component.MustNewType(typeStr)
@@ -36,6 +40,7 @@ func createDefaultConfig() component.Config {
 		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
 		QueueConfig:   configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		RetryConfig:   retry,
+		SpanIndexSize: DefaultSpanIndexSize,
 	}
 }
 
@@ -43,6 +48,9 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	e, err := newExporter(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
+	}
+	if n := cfg.(*Config).SpanIndexSize; n > 0 {
+		e.spans = extract.NewSpanIndex(n)
 	}
 	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, options(e)...)
 }

@@ -19,12 +19,13 @@
 //     rule and derivation read from the link's attributes; a link marked
 //     lineage.link_direction=child (the processor's reverse link, on a parent pointing at its
 //     child) gives record(S) → record(L). record(L) is L's own record, else its nearest ancestor's.
-//   - Where the parent, the linked span or an ancestor on the way is not in this export call, the
-//     edge is a PendingEdge naming that span: the store resolves it against the touchpoints it
-//     holds or receives later.
+//   - Where the parent, the linked span or an ancestor on the way is not in this export call (nor
+//     in the SpanIndex), the edge is a PendingEdge naming that span: the store resolves it against
+//     the touchpoints it holds or receives later.
 //
 // Touchpoints: every span belongs to the event of its own record, else of its nearest ancestor's
-// (a span without either in this export call is counted as unanchored and not stored). A
+// (a span without either in this export call, or in the SpanIndex of earlier calls given to
+// TracesWith, is counted as unanchored and not stored). A
 // record-less CONSUMER span linking to record spans (a Kafka Connect sink batch, or the per-record
 // span the processor splits off it) is also a touchpoint of each linked record.
 package extract // import "github.com/eventlineage/lineage/internal/lineagestore/extract"
@@ -89,14 +90,16 @@ type span struct {
 	up        upward
 }
 
-// upward is the result of walking up from a span: its anchor (its own record span, or the nearest
-// ancestor record span) or the first span on the way that is not in the call; and the nearest
-// lineage.rule below the anchor.
+// upward is the result of walking up from a span: its anchor (the record of its own record span,
+// or of the nearest ancestor record span) or the first span on the way that is neither in the call
+// nor in the SpanIndex; and the nearest lineage.rule below the anchor.
 type upward struct {
-	anchor  int32 // index of the anchoring record span, -1 when none
-	missing pcommon.SpanID
-	rule    string
-	config  bool
+	anchored bool
+	own      bool // the anchor is the span's own record
+	rec      lineagestore.RecordID
+	missing  pcommon.SpanID
+	rule     string
+	config   bool
 }
 
 type extractor struct {
@@ -109,6 +112,7 @@ type extractor struct {
 	edges  map[edgeKey]struct{}
 	tps    map[tpKey]struct{}
 	path   []int32
+	known  *SpanIndex
 }
 
 type edgeKey struct {
@@ -130,7 +134,15 @@ type tpKey struct {
 // Traces extracts the events, touchpoints and edges of one export call's spans. hasher hashes the
 // record keys found on producer spans (nil: no key hashes from spans).
 func Traces(td ptrace.Traces, hasher lineagestore.KeyHasher) (*lineagestore.Batch, Stats) {
+	return TracesWith(td, hasher, nil)
+}
+
+// TracesWith is Traces with the spans of earlier export calls remembered in known (nil: none): a
+// walk up or a link reaching a span of an earlier call continues from what was learnt about it,
+// and the spans of this call are added to it.
+func TracesWith(td ptrace.Traces, hasher lineagestore.KeyHasher, known *SpanIndex) (*lineagestore.Batch, Stats) {
 	x := &extractor{
+		known:  known,
 		hasher: hasher,
 		byKey:  make(map[spanKey]int32, td.SpanCount()),
 		batch:  &lineagestore.Batch{},
@@ -143,7 +155,30 @@ func Traces(td ptrace.Traces, hasher lineagestore.KeyHasher) (*lineagestore.Batc
 	for i := range x.spans {
 		x.extractSpan(int32(i), pending)
 	}
+	x.remember()
 	return x.batch, x.stats
+}
+
+// remember adds what this call's spans anchor to the index, for later calls.
+func (x *extractor) remember() {
+	if x.known == nil {
+		return
+	}
+	entries := make([]indexEntry, 0, len(x.spans))
+	for i := range x.spans {
+		if up := x.resolve(int32(i)); up.anchored {
+			entries = append(entries, indexEntry{key: x.spans[i].key, up: up})
+		}
+	}
+	x.known.add(entries)
+}
+
+// lookup is what the index knows about a span that is not in the call.
+func (x *extractor) lookup(k spanKey) (upward, bool) {
+	if x.known == nil {
+		return upward{}, false
+	}
+	return x.known.get(k)
 }
 
 // index reads every span once.
@@ -205,7 +240,7 @@ func (x *extractor) resolve(i int32) upward {
 		return x.spans[i].up
 	}
 	path := x.path[:0]
-	base := upward{anchor: -1}
+	var base upward
 	for j := i; ; {
 		sp := &x.spans[j]
 		if sp.resolved {
@@ -217,7 +252,7 @@ func (x *extractor) resolve(i int32) upward {
 			break
 		}
 		if sp.hasRec {
-			sp.up, sp.resolved = upward{anchor: j}, true
+			sp.up, sp.resolved = upward{anchored: true, own: true, rec: sp.rec}, true
 			base = sp.up
 			break
 		}
@@ -226,16 +261,20 @@ func (x *extractor) resolve(i int32) upward {
 		if sp.parent.IsEmpty() {
 			break
 		}
-		p, ok := x.byKey[spanKey{sp.key.trace, sp.parent}]
+		pk := spanKey{sp.key.trace, sp.parent}
+		p, ok := x.byKey[pk]
 		if !ok {
-			base = upward{anchor: -1, missing: sp.parent}
+			base, ok = x.lookup(pk)
+			if !ok {
+				base = upward{missing: sp.parent}
+			}
 			break
 		}
 		j = p
 	}
 	for k := len(path) - 1; k >= 0; k-- {
 		sp := &x.spans[path[k]]
-		up := upward{anchor: base.anchor, missing: base.missing, rule: base.rule, config: base.config}
+		up := upward{anchored: base.anchored, rec: base.rec, missing: base.missing, rule: base.rule, config: base.config}
 		if sp.rule != "" {
 			up.rule, up.config = sp.rule, sp.config
 		}
@@ -250,13 +289,20 @@ func (x *extractor) resolve(i int32) upward {
 func (x *extractor) above(i int32) (up upward, hasParent bool) {
 	sp := &x.spans[i]
 	if sp.parent.IsEmpty() {
-		return upward{anchor: -1}, false
+		return upward{}, false
 	}
-	p, ok := x.byKey[spanKey{sp.key.trace, sp.parent}]
-	if !ok {
-		return upward{anchor: -1, missing: sp.parent}, true
+	return x.target(spanKey{sp.key.trace, sp.parent}), true
+}
+
+// target is the upward result of the span k: in the call, in the index, or missing.
+func (x *extractor) target(k spanKey) upward {
+	if j, ok := x.byKey[k]; ok {
+		return x.resolve(j)
 	}
-	return x.resolve(p), true
+	if up, ok := x.lookup(k); ok {
+		return up
+	}
+	return upward{missing: k.span}
 }
 
 func (x *extractor) extractSpan(i int32, pending map[pendingKey]struct{}) {
@@ -269,22 +315,21 @@ func (x *extractor) extractSpan(i int32, pending map[pendingKey]struct{}) {
 		return
 	}
 	anchored := false
-	if up := x.resolve(i); up.anchor >= 0 {
-		x.touchpoint(sp, x.spans[up.anchor].rec)
+	if up := x.resolve(i); up.anchored {
+		x.touchpoint(sp, up.rec)
 		anchored = true
 	}
 	if sp.s.Kind() == ptrace.SpanKindConsumer {
 		// A record-less consumer span linking to record spans stands for their consumption.
 		links := sp.s.Links()
 		for l := 0; l < links.Len(); l++ {
-			j, ok := x.byKey[spanKey{links.At(l).TraceID(), links.At(l).SpanID()}]
-			if !ok {
-				x.stats.UnresolvedLinks++
-				continue
-			}
-			if x.spans[j].hasRec {
-				x.touchpoint(sp, x.spans[j].rec)
+			k := spanKey{links.At(l).TraceID(), links.At(l).SpanID()}
+			switch up := x.target(k); {
+			case up.own:
+				x.touchpoint(sp, up.rec)
 				anchored = true
+			case up.missing == k.span:
+				x.stats.UnresolvedLinks++ // the linked span is in neither this call nor the index
 			}
 		}
 	}
@@ -307,8 +352,8 @@ func (x *extractor) parentEdge(i int32, pending map[pendingKey]struct{}) {
 	}
 	e := lineagestore.Edge{To: sp.rec, Rule: rule, Derivation: derivation(rule, config), TraceID: sp.key.trace.String()}
 	switch {
-	case up.anchor >= 0:
-		e.From = x.spans[up.anchor].rec
+	case up.anchored:
+		e.From = up.rec
 		x.edge(e)
 	case !up.missing.IsEmpty():
 		x.pending(spanKey{sp.key.trace, up.missing}, e, pending)
@@ -327,18 +372,13 @@ func (x *extractor) linkEdges(i int32, pending map[pendingKey]struct{}) {
 			Link: true, TraceID: sp.key.trace.String()}
 		reverse := str(attrs, attrLinkDir) == linkDirChild
 		target := spanKey{lk.TraceID(), lk.SpanID()}
-		var up upward
-		if j, ok := x.byKey[target]; ok {
-			up = x.resolve(j)
-		} else {
-			up = upward{anchor: -1, missing: target.span}
-		}
+		up := x.target(target)
 		switch {
-		case up.anchor >= 0 && reverse:
-			e.From, e.To = sp.rec, x.spans[up.anchor].rec
+		case up.anchored && reverse:
+			e.From, e.To = sp.rec, up.rec
 			x.edge(e)
-		case up.anchor >= 0:
-			e.From, e.To = x.spans[up.anchor].rec, sp.rec
+		case up.anchored:
+			e.From, e.To = up.rec, sp.rec
 			x.edge(e)
 		case up.missing.IsEmpty():
 			// the linked span is in the call and has no record on its way up: no lineage
