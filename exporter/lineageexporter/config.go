@@ -20,7 +20,7 @@ type Config struct {
 
 	// SpanIndexSize is how many recent spans the traces exporter remembers (their record, or
 	// their nearest ancestor's), so that a span whose parent came in an earlier export call still
-	// gets its touchpoint and its edge (about 150 bytes a span; 0 disables).
+	// gets its touchpoint and its edge (150-200 bytes a span; 0 disables).
 	SpanIndexSize int `mapstructure:"span_index_size"`
 
 	// TimeoutConfig bounds one write attempt (timeout).

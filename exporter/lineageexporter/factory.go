@@ -20,7 +20,7 @@ const (
 	// DefaultRetryMaxElapsedTime is the default retry_on_failure::max_elapsed_time: 0, retry
 	// until the store is back (the queue bounds what waits; see README).
 	DefaultRetryMaxElapsedTime = 0
-	// DefaultSpanIndexSize is the default Config.SpanIndexSize (about 30 MB).
+	// DefaultSpanIndexSize is the default Config.SpanIndexSize (30-40 MB).
 	DefaultSpanIndexSize = extract.DefaultSpanIndexSize
 )
 
