@@ -13,7 +13,8 @@ import (
 // FuzzTraces feeds arbitrary record attributes (strings where the agent writes ints and the other
 // way round), parent ids (cycles, self-parents, missing parents) and links through Traces: never
 // a panic, every record id valid, no edge from a record to itself, every touchpoint and edge
-// naming an event of the batch, every stored string bounded.
+// naming an event of the batch (an edge's input may be known from the span index), every stored
+// string bounded; alone and with a span index of an earlier call.
 func FuzzTraces(f *testing.F) {
 	f.Add("transactions", "0", int64(7), "", "C1", "dc1", []byte("acct-01"), byte(0), byte(1), byte(0), false, "fan_in")
 	f.Add("t", "2147483648", int64(-1), "12", "", "", []byte{}, byte(2), byte(3), byte(9), true, "")
@@ -44,7 +45,22 @@ func FuzzTraces(f *testing.F) {
 			}
 			link(s, p%5, attrs)
 		}
-		batch, _ := Traces(b.td, sha(t))
+		checkBatch(t, b.td, nil)
+		// the first span in one call, the others in a second one with a span index
+		first, rest := ptrace.NewTraces(), ptrace.NewTraces()
+		b.td.ResourceSpans().At(0).CopyTo(first.ResourceSpans().AppendEmpty())
+		b.td.ResourceSpans().At(0).CopyTo(rest.ResourceSpans().AppendEmpty())
+		first.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() != sid(1) })
+		rest.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() == sid(1) })
+		ix := NewSpanIndex(8)
+		checkBatch(t, first, ix)
+		checkBatch(t, rest, ix)
+	})
+}
+
+func checkBatch(t *testing.T, td ptrace.Traces, known *SpanIndex) {
+	{
+		batch, _ := TracesWith(td, sha(t), known)
 		events := map[lineagestore.RecordID]bool{}
 		for _, e := range batch.Events {
 			require.NoError(t, e.Record.Validate())
@@ -52,19 +68,22 @@ func FuzzTraces(f *testing.F) {
 			assert.LessOrEqual(t, len(e.Producer), MaxStringBytes)
 		}
 		for _, tp := range batch.Touchpoints {
-			assert.True(t, events[tp.Record], "touchpoint of %s", tp.Record)
+			// a record known from the span index has its event in an earlier call
+			assert.True(t, events[tp.Record] || known != nil, "touchpoint of %s", tp.Record)
+			require.NoError(t, tp.Record.Validate())
 			for _, s := range []string{tp.Service, tp.Operation, tp.Rule, tp.Connector, tp.StateStore, tp.StoreOperation} {
 				assert.LessOrEqual(t, len(s), MaxStringBytes)
 			}
 		}
 		for _, e := range batch.Edges {
 			assert.NotEqual(t, e.From, e.To)
-			assert.True(t, events[e.From] && events[e.To], "edge %s -> %s", e.From, e.To)
+			require.NoError(t, e.From.Validate())
+			assert.True(t, events[e.To] || e.Link && known != nil, "edge %s -> %s", e.From, e.To)
 			assert.Contains(t, []string{"measured", "derived", "configuration"}, e.Derivation)
 		}
 		for _, pe := range batch.PendingEdges {
 			assert.True(t, events[pe.Edge.To])
 			assert.Len(t, pe.From.SpanID, 16)
 		}
-	})
+	}
 }

@@ -3,7 +3,7 @@ package extract // import "github.com/eventlineage/lineage/internal/lineagestore
 import "sync"
 
 // DefaultSpanIndexSize is a SpanIndex size for a collector: the spans of the last few export
-// calls at tens of thousands of spans per second, at 150-200 bytes a span (31 MB measured for the default size).
+// calls at tens of thousands of spans per second, at 150-200 bytes a span (31 MB measured).
 const DefaultSpanIndexSize = 200_000
 
 // SpanIndex remembers, for the spans of recent export calls, the record each one belongs to (its
