@@ -50,6 +50,7 @@ func TestGroundTruthOrigins(t *testing.T) {
 	require.NoError(t, err)
 	for _, name := range extracttest.CapturesWithFacts {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			store, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "lineage.db"))
 			require.NoError(t, err)
