@@ -1,13 +1,16 @@
 package extract
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/eventlineage/lineage/internal/lineagestore"
+	"github.com/eventlineage/lineage/internal/recordfact"
 )
 
 // FuzzTraces feeds arbitrary record attributes (strings where the agent writes ints and the other
@@ -86,4 +89,40 @@ func checkBatch(t *testing.T, td ptrace.Traces, known *SpanIndex) {
 			assert.Len(t, pe.From.SpanID, 16)
 		}
 	}
+}
+
+// FuzzFacts feeds record facts with arbitrary cluster names and ids, topics, partitions (the
+// receiver writes them as strings), offsets and key hashes through Facts: never a panic, every
+// event a valid record id, bounded key hashes, every cluster pair from a fact.
+func FuzzFacts(f *testing.F) {
+	f.Add("dc1", "gZfj2eoESFGgHjcFOFV0dg", "accounts", "0", int64(3), "abc", true)
+	f.Add("", "", "", "-1", int64(-5), "", false)
+	f.Add("dc/1", "id/2", "a/b", " 7", int64(1<<62), strings.Repeat("f", 2000), false)
+	f.Fuzz(func(t *testing.T, name, id, topic, partition string, offset int64, keyHash string, tombstone bool) {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr(recordfact.AttrClusterName, name)
+		if id != "" {
+			rl.Resource().Attributes().PutStr(recordfact.AttrClusterID, id)
+		}
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		a := lr.Attributes()
+		a.PutStr(recordfact.AttrFact, recordfact.FactRecord)
+		a.PutStr(recordfact.AttrTopic, topic)
+		a.PutStr(recordfact.AttrPartition, partition)
+		a.PutInt(recordfact.AttrOffset, offset)
+		a.PutStr(recordfact.AttrKeyHash, keyHash)
+		a.PutBool(recordfact.AttrTombstone, tombstone)
+		b, st := Facts(ld)
+		assert.Equal(t, 1, st.Facts+st.Malformed)
+		for _, e := range b.Events {
+			require.NoError(t, e.Record.Validate())
+			_, err := lineagestore.ParseRecordID(e.Record.String())
+			require.NoError(t, err, "the record id reads back")
+			assert.LessOrEqual(t, len(e.KeyHash), MaxStringBytes)
+		}
+		for _, c := range b.Clusters {
+			assert.Equal(t, lineagestore.Cluster{ID: id, Name: name}, c)
+		}
+	})
 }
