@@ -50,6 +50,9 @@ type Stats struct {
 	Unanchored      int // no record of its own and no ancestor record in the call: no touchpoint
 	UnresolvedLinks int // a record-less span's link or a reverse link to a span not in the call: no touchpoint / edge
 	Truncated       int // strings cut at MaxStringBytes
+	// LateTouchpoints counts touchpoints of spans of EARLIER calls (unanchored then) whose
+	// ancestor came in this call, written now (TracesWith only).
+	LateTouchpoints int
 }
 
 // Reasons lists the skip counters with the reason names used in telemetry.
@@ -113,6 +116,8 @@ type extractor struct {
 	tps    map[tpKey]struct{}
 	path   []int32
 	known  *SpanIndex
+	// waiting: this call's unanchored spans whose walk ended at a span not yet seen
+	waiting []waitingSpan
 }
 
 type edgeKey struct {
@@ -170,7 +175,9 @@ func (x *extractor) remember() {
 			entries = append(entries, indexEntry{key: x.spans[i].key, up: up})
 		}
 	}
-	x.known.add(entries)
+	late := x.known.add(entries, x.waiting)
+	x.stats.LateTouchpoints += len(late)
+	x.batch.Touchpoints = append(x.batch.Touchpoints, late...)
 }
 
 // lookup is what the index knows about a span that is not in the call.
@@ -315,7 +322,8 @@ func (x *extractor) extractSpan(i int32, pending map[pendingKey]struct{}) {
 		return
 	}
 	anchored := false
-	if up := x.resolve(i); up.anchored {
+	up := x.resolve(i)
+	if up.anchored {
 		x.touchpoint(sp, up.rec)
 		anchored = true
 	}
@@ -335,6 +343,13 @@ func (x *extractor) extractSpan(i int32, pending map[pendingKey]struct{}) {
 	}
 	if !anchored {
 		x.stats.Unanchored++
+		if x.known != nil && !up.missing.IsEmpty() {
+			// its ancestor may come in a later call: the index keeps the touchpoint waiting for it
+			x.waiting = append(x.waiting, waitingSpan{
+				key: sp.key, missing: spanKey{sp.key.trace, up.missing}, rule: up.rule, config: up.config,
+				tp: x.makeTouchpoint(sp, lineagestore.RecordID{}),
+			})
+		}
 	}
 }
 
@@ -480,6 +495,11 @@ func (x *extractor) touchpoint(sp *span, rec lineagestore.RecordID) {
 		return
 	}
 	x.tps[k] = struct{}{}
+	x.batch.Touchpoints = append(x.batch.Touchpoints, x.makeTouchpoint(sp, rec))
+}
+
+// makeTouchpoint builds the touchpoint of span sp for record rec.
+func (x *extractor) makeTouchpoint(sp *span, rec lineagestore.RecordID) lineagestore.Touchpoint {
 	s := sp.s
 	attrs := s.Attributes()
 	thread := str(attrs, attrThreadName)
@@ -503,7 +523,7 @@ func (x *extractor) touchpoint(sp *span, rec lineagestore.RecordID) {
 		tp.StateStore = capString(str(attrs, attrStoreName), &x.stats.Truncated)
 		tp.StoreOperation = capString(str(attrs, attrStoreOp), &x.stats.Truncated)
 	}
-	x.batch.Touchpoints = append(x.batch.Touchpoints, tp)
+	return tp
 }
 
 // kindOf classifies a touchpoint span.
