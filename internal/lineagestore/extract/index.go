@@ -90,7 +90,8 @@ func (ix *SpanIndex) add(entries []indexEntry, waiting []waitingSpan) []lineages
 				// it anchors in turn what waits for it
 				entries = append(entries, indexEntry{key: w.key, up: up})
 			}
-			delete(ws, e.key)
+			// The waiting spans stay (until their generation goes): when the write of this
+			// call fails, its retry extracts them again.
 		}
 	}
 	return late

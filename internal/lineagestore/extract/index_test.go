@@ -68,6 +68,10 @@ func TestSpanIndexAcrossCalls(t *testing.T) {
 	}
 	assert.Equal(t, []string{sid(0x10).String(), sid(0x11).String(), sid(0x12).String()},
 		[]string{batch.Touchpoints[0].SpanID, batch.Touchpoints[1].SpanID, batch.Touchpoints[2].SpanID})
+	// The write of that call failed: its retry writes the late touchpoints again.
+	again, st := TracesWith(b.td, nil, ix)
+	assert.Equal(t, 2, st.LateTouchpoints)
+	assert.Equal(t, batch.Touchpoints, again.Touchpoints)
 }
 
 func TestSpanIndexBound(t *testing.T) {
