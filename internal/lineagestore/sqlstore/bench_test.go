@@ -28,6 +28,8 @@ const (
 	benchBatchSize = 1000                           // events per Write, as the exporter batches
 	datasetEvents  = 1_000_000
 	lineageDepth   = 10
+	// datasetVersion names the kept dataset: change it when benchUnits changes.
+	datasetVersion = "v1"
 )
 
 var benchBase = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
@@ -95,9 +97,10 @@ func benchBackends(b *testing.B) []benchBackend {
 			// Kept between runs: building it takes about a minute.
 			dir := os.Getenv("LINEAGE_BENCH_DIR")
 			if dir == "" {
-				dir = filepath.Join(os.TempDir(), "lineage-bench")
+				dir = filepath.Join(os.TempDir(), "lineage-store-bench")
 			}
-			path := filepath.Join(dir, fmt.Sprintf("sqlite-%d-v%d.db", datasetEvents, SchemaVersion))
+			// Opening it migrates it like any store.
+			path := filepath.Join(dir, fmt.Sprintf("sqlite-%d-%s.db", datasetEvents, datasetVersion))
 			s, err := OpenSQLite(context.Background(), path)
 			require.NoError(b, err)
 			ensureDataset(b, s)
@@ -114,7 +117,7 @@ func benchBackends(b *testing.B) []benchBackend {
 			},
 			dataset: func(b *testing.B) *Store {
 				// A schema of its own, kept between runs like the SQLite file.
-				schema := fmt.Sprintf("lineage_bench_%d_v%d", datasetEvents, SchemaVersion)
+				schema := fmt.Sprintf("lineage_bench_%d_%s", datasetEvents, datasetVersion)
 				admin, err := sql.Open("pgx", dsn)
 				require.NoError(b, err)
 				_, err = admin.Exec("CREATE SCHEMA IF NOT EXISTS " + schema)
@@ -224,6 +227,70 @@ func BenchmarkLineage(b *testing.B) {
 					b.ReportMetric(float64(nodes)/float64(len(lat)), "nodes/op")
 				})
 			}
+		})
+	}
+}
+
+// BenchmarkFindEvents: one 50-event page of the 1M-event dataset per query shape the UI uses.
+func BenchmarkFindEvents(b *testing.B) {
+	part := int32(3)
+	for _, be := range benchBackends(b) {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.dataset(b)
+			defer s.Close()
+			for _, c := range []struct {
+				name string
+				q    lineagestore.EventQuery
+			}{
+				{"newest", lineagestore.EventQuery{}},
+				{"topic", lineagestore.EventQuery{Topic: "chain-7", Partition: &part}},
+				{"cluster-name", lineagestore.EventQuery{Cluster: "dc1", Topic: "side-3"}},
+				{"key-hash", lineagestore.EventQuery{KeyHash: fmt.Sprintf("%064x", 1234)}},
+				{"trace", lineagestore.EventQuery{TraceID: fmt.Sprintf("%032x", 20000)}},
+				{"service-range", lineagestore.EventQuery{Service: "svc-3", From: benchBase.Add(time.Hour / 2), To: benchBase.Add(time.Hour)}},
+				{"service", lineagestore.EventQuery{Service: "svc-3"}},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					q := c.q
+					q.Limit = 50
+					for b.Loop() {
+						p, err := s.FindEvents(context.Background(), q)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if len(p.Events) == 0 {
+							b.Fatal("no events")
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkTopology: the flow map and the outliers of 5 minutes of the 1M-event dataset (~94k
+// events, ~280k touchpoints).
+func BenchmarkTopology(b *testing.B) {
+	from, to := benchBase.Add(20*time.Minute), benchBase.Add(25*time.Minute)
+	for _, be := range benchBackends(b) {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.dataset(b)
+			defer s.Close()
+			ctx := context.Background()
+			b.Run("topology", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := s.Topology(ctx, lineagestore.TopologyQuery{From: from, To: to}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("outliers", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := s.Outliers(ctx, lineagestore.OutlierQuery{From: from, To: to, Factor: 3, Limit: 100}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		})
 	}
 }

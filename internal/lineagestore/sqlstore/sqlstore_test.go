@@ -116,3 +116,29 @@ func TestInvalidInputIsTyped(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func TestSQLiteUpgradesOlderSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lineage.db")
+	// A database left by a collector that knew only the first migration.
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	_, err = db.Exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+	require.NoError(t, err)
+	for _, stmt := range migrations[0](sqliteDialect) {
+		_, err = db.Exec(stmt)
+		require.NoError(t, err)
+	}
+	_, err = db.Exec("INSERT INTO schema_migrations VALUES (1, 0)")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	var v, idx int
+	require.NoError(t, s.r.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&v))
+	assert.Equal(t, SchemaVersion, v)
+	require.NoError(t, s.r.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'events_topic'").Scan(&idx))
+	assert.Equal(t, 1, idx)
+}
