@@ -26,7 +26,7 @@ export async function flowPage(ctx: Ctx, params: URLSearchParams): Promise<void>
   });
   const body = h('section', { class: 'flow' });
   ctx.main.append(h('h1', {}, 'Flow map'),
-    h('p', { class: 'help' }, 'Every service, topic, state store, connector and cluster seen in the range; each arrow is a flow with its record count and latency percentiles (consumer start − producer start of the same record, or output − input).'),
+    h('p', { class: 'help' }, 'Every service, topic, state store, connector and cluster seen in the range; each arrow is a flow with its record count, rate (over the range) and latency percentiles (consumer start − producer start of the same record, or output − input).'),
     form, body);
   const r = range.value();
   const p = progress('Aggregating the flow map…', () => ctx.cancel());
@@ -57,15 +57,26 @@ export async function flowPage(ctx: Ctx, params: URLSearchParams): Promise<void>
   const colours = clusterColours(nodes.map((n) => n.cluster ?? '').filter(Boolean));
   body.append(h('div', { class: 'legends' }, clusterLegend(colours),
     h('ul', { class: 'legend', 'aria-label': 'Node kinds' }, Object.entries(KIND_NAMES).map(([k, v]) => h('li', {}, h('span', { class: `shape shape-${k}`, 'aria-hidden': 'true' }), ` ${v}`)))));
-  const cv = canvas(drawFlow(nodes, edges, colours), 'Flow map picture');
-  body.append(cv, flowTable(nodes, edges));
+  // rates are per second of the range the store aggregated (its answer says which)
+  const seconds = Math.max(1, (Date.parse(topo.to) - Date.parse(topo.from)) / 1000) || 3600;
+  const rate = (e: TopologyEdge) => fmtRate(e.count / seconds);
+  const cv = canvas(drawFlow(nodes, edges, colours, rate), 'Flow map picture');
+  body.append(cv, flowTable(nodes, edges, rate));
   cv.fit(0.6);
+}
+
+/** Records per second, readable from a trickle to a flood. */
+function fmtRate(r: number): string {
+  if (r >= 100) return `${Math.round(r)}/s`;
+  if (r >= 1) return `${r.toFixed(1)}/s`;
+  if (r >= 1 / 60) return `${(r * 60).toFixed(1)}/min`;
+  return `${(r * 3600).toFixed(1)}/h`;
 }
 
 /** Bookkeeping topics of Kafka Connect workers and MirrorMaker 2, and Kafka's own. */
 const INTERNAL_TOPIC = /^(__.*|connect-.*-(configs|offsets|status)|mm2-(offset-syncs|configs|offsets|status)\..*|(.*\.)?heartbeats|.*\.checkpoints\.internal)$/;
 
-function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<string, string>): SVGSVGElement {
+function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<string, string>, rate: (e: TopologyEdge) => string): SVGSVGElement {
   const w = (n: TopologyNode) => Math.max(110, Math.min(330, n.label.length * 7.2 + 28));
   const lay = layered(nodes.map((n) => ({ id: n.id, width: w(n), height: 46, group: n.cluster })), edges, { gapX: 150, gapY: 22 });
   const svg = s('svg', { class: 'flowmap', width: lay.width, height: lay.height + 60, viewBox: `0 0 ${lay.width} ${lay.height + 60}`, role: 'group', 'aria-label': `Flow map: ${nodes.length} nodes, ${edges.length} flows` });
@@ -79,9 +90,9 @@ function drawFlow(nodes: TopologyNode[], edges: TopologyEdge[], colours: Map<str
     const { d, mid } = edgePath(a, b);
     const width = 1.2 + 3 * Math.sqrt(e.count / max);
     eg.append(s('g', { class: 'edge flow-edge', 'data-from': e.from, 'data-to': e.to },
-      s('title', {}, `${e.from} → ${e.to}: ${e.count} records; p50 ${fmtMs(e.p50_ms)}, p95 ${fmtMs(e.p95_ms)}, p99 ${fmtMs(e.p99_ms)}, max ${fmtMs(e.max_ms)}`),
+      s('title', {}, `${e.from} → ${e.to}: ${e.count} records (${rate(e)}); p50 ${fmtMs(e.p50_ms)}, p95 ${fmtMs(e.p95_ms)}, p99 ${fmtMs(e.p99_ms)}, max ${fmtMs(e.max_ms)}`),
       s('path', { d, 'marker-end': 'url(#farrow)', 'stroke-width': width.toFixed(1) })));
-    const label = e.p50_ms !== undefined ? `${e.count} · p50 ${fmtMs(e.p50_ms)} · p99 ${fmtMs(e.p99_ms)}` : `${e.count}`;
+    const label = `${e.count} · ${rate(e)}${e.p50_ms !== undefined ? ` · p50 ${fmtMs(e.p50_ms)} · p99 ${fmtMs(e.p99_ms)}` : ''}`;
     labels.push({ at: mid, text: label });
   }
   const ng = s('g', { class: 'nodes' });
@@ -120,12 +131,12 @@ function searchFor(n: TopologyNode): string | null {
   return `/?${r}`;
 }
 
-function flowTable(nodes: TopologyNode[], edges: TopologyEdge[]): HTMLElement {
+function flowTable(nodes: TopologyNode[], edges: TopologyEdge[], rate: (e: TopologyEdge) => string): HTMLElement {
   const label = new Map(nodes.map((n) => [n.id, `${n.label} (${KIND_NAMES[n.kind] ?? n.kind})`]));
   const sorted = [...edges].sort((a, b) => b.count - a.count);
   return h('table', { class: 'grid flows' }, h('caption', {}, 'Flows, busiest first'),
-    h('thead', {}, h('tr', {}, ['From', 'To', 'Records', 'p50', 'p95', 'p99', 'max'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('thead', {}, h('tr', {}, ['From', 'To', 'Records', 'Rate', 'p50', 'p95', 'p99', 'max'].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, sorted.map((e) => h('tr', {},
-      h('td', {}, label.get(e.from) ?? e.from), h('td', {}, label.get(e.to) ?? e.to), h('td', { class: 'num' }, String(e.count)),
+      h('td', {}, label.get(e.from) ?? e.from), h('td', {}, label.get(e.to) ?? e.to), h('td', { class: 'num' }, String(e.count)), h('td', { class: 'num' }, rate(e)),
       h('td', { class: 'num' }, fmtMs(e.p50_ms)), h('td', { class: 'num' }, fmtMs(e.p95_ms)), h('td', { class: 'num' }, fmtMs(e.p99_ms)), h('td', { class: 'num' }, fmtMs(e.max_ms))))));
 }
