@@ -13,7 +13,8 @@ cd "$(dirname "$0")/../.."
 CAPTURES=${UI_CAPTURES:-multicluster-a withdrawal-a}
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || { echo "e2e/ui: $CHROMIUM not found (apt-get install chromium)" >&2; exit 1; }
-command -v node >/dev/null || { echo "e2e/ui: node (20+) is required" >&2; exit 1; }
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null ||
+  { echo "e2e/ui: Node.js 20+ is required (playwright-core), found $(node --version 2>/dev/null || echo none)" >&2; exit 1; }
 
 npm ci --prefix e2e/ui --no-audit --no-fund --loglevel=error
 if [ -z "${COLLECTOR:-}" ]; then
