@@ -25,11 +25,12 @@ build:
 ## run: build and start the collector with its embedded default configuration
 run: build
 	@echo "otelcol-lineage: OTLP gRPC localhost:4317, HTTP localhost:4318; health http://localhost:13133/status"
-	@echo "otelcol-lineage: received telemetry is written to $${LINEAGE_DATA_DIR:-data}/traces.jsonl and logs.jsonl"
+	@echo "otelcol-lineage: lineage UI and API on http://$${LINEAGE_UI_ENDPOINT:-localhost:18090}/ (replay a capture: go run ./cmd/lineage-replay --shift-to-now testdata/captures/multicluster-a)"
+	@echo "otelcol-lineage: lineage store $${LINEAGE_DATA_DIR:-data}/lineage.db; received telemetry also in traces.jsonl and logs.jsonl there"
 	./$(BIN)
 
-## test: everything CI runs
-test: lint check-generate unit integration e2e
+## test: everything CI runs (uitest: the web UI in headless Chromium against the real collector)
+test: lint check-generate check-ui unit integration uitest e2e
 
 ## unit: Go tests with the race detector, and the Java harness' own unit tests
 unit: gotest javatest
@@ -40,11 +41,17 @@ gotest:
 javatest:
 	mvn -q -B -f e2e/apps/pom.xml test
 
-## integration: the receivers against a real Kafka broker started by e2e/bin/kafka.sh on 127.0.0.1:39092
-## (controller 39093), a broker restart included; fetches the Kafka distribution as the harness does
+## integration: against real servers: the receivers against a Kafka broker started by e2e/bin/kafka.sh
+## on 127.0.0.1:39092 (controller 39093; a broker restart included; fetches the Kafka distribution as
+## the harness does), the lineage store suite against PostgreSQL (e2e/bin/postgres.sh, 127.0.0.1:35432),
+## and the lineage exporter's outage test (its own PostgreSQL, stopped and restarted mid-run)
 integration:
 	FETCH_APPS=0 e2e/bin/fetch.sh
 	$(GO) test -race -count=1 -tags integration ./receiver/...
+	dsn=$$(e2e/bin/postgres.sh start); rc=0; \
+	LINEAGE_TEST_POSTGRES_DSN="$$dsn" $(GO) test -race -count=1 -tags integration ./internal/lineagestore/... || rc=$$?; \
+	e2e/bin/postgres.sh stop; exit $$rc
+	$(GO) test -race -count=1 -tags integration ./exporter/...
 
 ## e2e: real Kafka brokers, Streams/Connect/MirrorMaker 2 apps and the stock Java agent; records
 ## captures into a temporary directory (E2E_OUT to keep them) and evaluates them with lineage-eval
