@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -99,6 +100,12 @@ func (e *lineageExporter) write(ctx context.Context, b *lineagestore.Batch) erro
 	}
 	if err := e.store.Write(ctx, b); err != nil {
 		e.tel.writeFailures.Add(ctx, 1)
+		if errors.Is(err, lineagestore.ErrInvalid) {
+			// The store refuses the batch itself (extract bounds every name, so this means a
+			// store limit extract does not know): retrying would block the queue forever.
+			e.logger.Error("Lineage batch refused by the store as invalid; dropped", zap.Int("items", b.Len()), zap.Error(err))
+			return consumererror.NewPermanent(err)
+		}
 		return err
 	}
 	for _, w := range []struct {

@@ -17,7 +17,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/eventlineage/lineage/internal/lineagestore"
-	"github.com/eventlineage/lineage/internal/lineagestore/sqlstore"
 )
 
 // openAPIDocument describes every route below; a test keeps the two in step.
@@ -124,8 +123,12 @@ func (a *api) writeFailure(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &pe):
 		writeError(w, http.StatusBadRequest, pe.Error())
-	case errors.Is(err, sqlstore.ErrBadPageToken):
+	case errors.Is(err, lineagestore.ErrBadPageToken):
 		writeError(w, http.StatusBadRequest, `parameter "page_token": expected the next_page_token of a previous answer to the same query`)
+	case errors.Is(err, lineagestore.ErrInvalid):
+		// The store's own input checks (e.g. a name over its length bound): the message is the
+		// caller's input described, not an internal detail.
+		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.As(err, &nf):
 		writeError(w, http.StatusNotFound, nf.Error())
 	case errors.Is(r.Context().Err(), context.Canceled):

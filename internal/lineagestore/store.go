@@ -337,6 +337,15 @@ type Retention struct {
 // ErrNotFound is returned when the event asked for is not stored.
 var ErrNotFound = errors.New("not found")
 
+// ErrInvalid is wrapped by every store error about the caller's input (a batch the store refuses,
+// a query out of bounds, a malformed page token): retrying cannot help, so the exporter treats it
+// as permanent and the query API answers 400.
+var ErrInvalid = errors.New("invalid input")
+
+// ErrBadPageToken is wrapped (with ErrInvalid) by FindEvents' error for a page token the store did
+// not issue for that query.
+var ErrBadPageToken = errors.New("malformed page token")
+
 // Store is the lineage store. Implementations are safe for concurrent use.
 type Store interface {
 	// Write stores a batch atomically and idempotently.

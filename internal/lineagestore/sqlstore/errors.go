@@ -1,24 +1,14 @@
 package sqlstore
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/eventlineage/lineage/internal/lineagestore"
 )
 
-// ErrInvalid is wrapped by every error about the caller's input (a batch the store refuses, a
-// query out of bounds, a malformed page token): retrying cannot help, the exporter drops such a
-// batch as permanent and the query API answers 400.
-var ErrInvalid = errors.New("invalid input")
-
-// ErrBadPageToken is wrapped by FindEvents' error for a page token it did not issue (ErrInvalid
-// too).
-var ErrBadPageToken = errors.New("malformed page token")
-
 type invalidError struct{ error }
 
-func (e invalidError) Is(target error) bool { return target == ErrInvalid }
+func (e invalidError) Is(target error) bool { return target == lineagestore.ErrInvalid }
 func (e invalidError) Unwrap() error        { return e.error }
 
 func invalid(err error) error { return invalidError{err} }

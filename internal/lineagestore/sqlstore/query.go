@@ -184,11 +184,11 @@ func encodePageToken(sortAt, id int64) string {
 func decodePageToken(tok string) (sortAt, id int64, err error) {
 	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(b) != 17 || b[0] != pageTokenVersion {
-		return 0, 0, invalid(fmt.Errorf("%w %q", ErrBadPageToken, truncate(tok, 64)))
+		return 0, 0, invalid(fmt.Errorf("%w %q", lineagestore.ErrBadPageToken, truncate(tok, 64)))
 	}
 	sortAt, id = int64(binary.BigEndian.Uint64(b[1:])), int64(binary.BigEndian.Uint64(b[9:]))
 	if id < 0 {
-		return 0, 0, invalid(fmt.Errorf("%w %q", ErrBadPageToken, truncate(tok, 64)))
+		return 0, 0, invalid(fmt.Errorf("%w %q", lineagestore.ErrBadPageToken, truncate(tok, 64)))
 	}
 	return sortAt, id, nil
 }

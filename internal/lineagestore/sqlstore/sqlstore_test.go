@@ -33,7 +33,7 @@ func TestBadPageTokenIsTyped(t *testing.T) {
 	s := openSQLite(t)
 	defer s.Close()
 	_, err := s.FindEvents(context.Background(), lineagestore.EventQuery{Limit: 1, PageToken: "not a token"})
-	require.ErrorIs(t, err, ErrBadPageToken)
+	require.ErrorIs(t, err, lineagestore.ErrBadPageToken)
 }
 
 func TestSQLiteReopenKeepsData(t *testing.T) {
@@ -108,11 +108,11 @@ func TestInvalidInputIsTyped(t *testing.T) {
 		"outliers":  second(s.Outliers(ctx, lineagestore.OutlierQuery{Limit: 1})),
 		"retention": second(s.ApplyRetention(ctx, lineagestore.Retention{MaxAge: -time.Second})),
 	} {
-		require.ErrorIs(t, err, ErrInvalid, name)
+		require.ErrorIs(t, err, lineagestore.ErrInvalid, name)
 	}
 	_, err := s.Event(ctx, r)
 	require.ErrorIs(t, err, lineagestore.ErrNotFound)
-	require.NotErrorIs(t, err, ErrInvalid)
+	require.NotErrorIs(t, err, lineagestore.ErrInvalid)
 }
 
 func second[T any](_ T, err error) error { return err }
