@@ -95,6 +95,14 @@ bench: build
 	$(GO) build -o bin/lineage-bench ./cmd/lineage-bench
 	bin/lineage-bench -collector $(BIN) $(BENCH_FLAGS)
 
+## bench-store: the lineage store on SQLite and on PostgreSQL (e2e/bin/postgres.sh): ingestion rate,
+## depth-10 lineage, FindEvents and topology over one million stored events (built once and kept
+## under $${TMPDIR:-/tmp}/lineage-store-bench and a PostgreSQL schema); docs/performance.md
+.PHONY: bench-store
+bench-store:
+	dsn=$$(e2e/bin/postgres.sh start) && LINEAGE_TEST_POSTGRES_DSN=$$dsn \
+	  $(GO) test -run '^$$' -bench 'Write|Lineage|FindEvents|Topology|Outliers' -benchtime 200x ./internal/lineagestore/sqlstore
+
 ## ui: the web UI (web/, TypeScript) bundled by esbuild into internal/webui/dist, which the collector
 ## embeds; dist is committed, so `go build` needs no Node.js. Needs node 20+ and npm.
 .PHONY: ui check-ui uitest
