@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 
 	"github.com/eventlineage/lineage/internal/lineagestore"
 )
@@ -38,6 +40,9 @@ func (s *Store) Write(ctx context.Context, b *lineagestore.Batch) error {
 		return fmt.Errorf("write: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := s.lockTraces(ctx, tx, p); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
 	w := batchWriter{s: s, tx: tx, now: nanos(s.now())}
 	if err := w.write(ctx, p); err != nil {
 		return fmt.Errorf("write: %w", err)
@@ -145,6 +150,9 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 		}
 		from := addEvent(lineagestore.Event{Record: e.From})
 		to := addEvent(lineagestore.Event{Record: e.To})
+		if from == to {
+			continue // a self-edge: see dedupeEdges
+		}
 		k := [2]int64{from, to}
 		if j, ok := edges[k]; ok {
 			if replacesEdge(p.edges[j].e, e) {
@@ -266,6 +274,50 @@ func (w *batchWriter) write(ctx context.Context, p *preparedBatch) error {
 	}
 	return w.resolveStoredPending(ctx, p.touchpoints)
 }
+
+// lockTraces serializes the concurrent PostgreSQL writes that share a trace, and only those: a
+// pending edge names its input span by (trace, span id), so the write of a pending edge and the
+// write of its span's touchpoint always share the span's trace. Without the lock both could run
+// at once, neither seeing the other's uncommitted rows, and the edge would stay pending forever.
+// With it the second waits for the first to commit and then (READ COMMITTED: every statement sees
+// what committed before it) resolves the edge. Transaction-scoped advisory locks on a 32-bit hash
+// of the trace id (a collision only serializes two unrelated writes), in the two-key space so
+// they never meet the migration lock, taken in sorted order so two writers cannot deadlock on
+// them. SQLite needs none: its writes are serialized by its single writer connection.
+func (s *Store) lockTraces(ctx context.Context, tx *sql.Tx, p *preparedBatch) error {
+	if !s.d.advisoryLock {
+		return nil
+	}
+	seen := map[int64]bool{}
+	var keys []int64
+	add := func(trace string) {
+		h := fnv.New32a()
+		h.Write([]byte(trace))
+		k := int64(int32(h.Sum32()))
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for _, t := range p.touchpoints {
+		add(t.TraceID)
+	}
+	for _, pe := range p.pending {
+		add(pe.From.TraceID)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, k) FROM unnest(ARRAY[%s]::integer[]) WITH ORDINALITY AS l(k, n) ORDER BY n",
+		traceLockClass, int64List(keys))); err != nil {
+		return fmt.Errorf("lock traces: %w", err)
+	}
+	return nil
+}
+
+// traceLockClass is the first key of lockTraces' advisory locks ("tr").
+const traceLockClass = 0x7472
 
 // insertRows runs prefix VALUES (...),(...) suffix over rows in chunks that fit the dialect's
 // parameter limit; row(i) returns the values of row i.
@@ -559,11 +611,17 @@ func (w *batchWriter) resolveStoredPending(ctx context.Context, tps []lineagesto
 	return w.edges(ctx, dedupeEdges(edges))
 }
 
-// dedupeEdges keeps one row per (from, to) by the edges' merge rule.
+// dedupeEdges keeps one row per (from, to) by the edges' merge rule, and no self-edge: a record
+// derived from itself says nothing about its lineage and would make it no origin. A self-edge
+// arises where a pending edge's span touched its own output record (a span that read and wrote
+// the same record); the pending edge is resolved all the same, it has no other input.
 func dedupeEdges(rows []edgeRow) []edgeRow {
 	idx := map[[2]int64]int{}
 	out := rows[:0]
 	for _, r := range rows {
+		if r.from == r.to {
+			continue
+		}
 		k := [2]int64{r.from, r.to}
 		if j, ok := idx[k]; ok {
 			if replacesEdge(out[j].e, r.e) {

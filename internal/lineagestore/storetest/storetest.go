@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) lineagestore.Store) {
 		{"RetentionByCount", testRetentionByCount},
 		{"RetentionByAge", testRetentionByAge},
 		{"Concurrent", testConcurrent},
+		{"ConcurrentPendingEdges", testConcurrentPendingEdges},
+		{"NoSelfEdges", testNoSelfEdges},
 		{"HugeAndUnicode", testHugeAndUnicode},
 		{"Validation", testValidation},
 	}
@@ -873,6 +875,121 @@ func testConcurrent(t *testing.T, s lineagestore.Store) {
 	}
 	assert.Len(t, all(t, s, lineagestore.EventQuery{Topic: "transactions"}), writers*perWriter)
 	assert.Len(t, all(t, s, lineagestore.EventQuery{}), writers*perWriter*4+1)
+}
+
+// testConcurrentPendingEdges: a pending edge and the touchpoint of its span written at the same
+// time by two writers (the exporter's concurrent queue consumers) must meet: whichever commits
+// second resolves the edge. Pairs of writers write the same spans in the same order, one the
+// touchpoints, the other the pending edges, with filler rows that keep each transaction open a
+// while, so the two halves of every edge are in flight together.
+func testConcurrentPendingEdges(t *testing.T, s lineagestore.Store) {
+	ctx := context.Background()
+	const pairs, spansPerPair, filler = 5, 40, 30
+	edge := lineagestore.Edge{Derivation: lineagestore.DerivationDerived, Rule: ruleStreams}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, 2*pairs*spansPerPair)
+	outs := make([]lineagestore.RecordID, 0, pairs*spansPerPair)
+	ins := make([]lineagestore.RecordID, 0, pairs*spansPerPair)
+	for p := 0; p < pairs; p++ {
+		var tps, pend []lineagestore.Batch
+		for i := 0; i < spansPerPair; i++ {
+			n := int64(p*spansPerPair + i)
+			trace, span := fmt.Sprintf("%032x", 0xc0000+n), fmt.Sprintf("%016x", 0xd0000+n)
+			in, out := rec(dc1ID, "race-in", int32(p), int64(i)), rec(dc1ID, "race-out", int32(p), int64(i))
+			ins, outs = append(ins, in), append(outs, out)
+			var tb, pb lineagestore.Batch
+			tb.Touchpoints = append(tb.Touchpoints, lineagestore.Touchpoint{Record: in, TraceID: trace, SpanID: span,
+				Service: processorSvc, Kind: lineagestore.KindConsume, Start: at(float64(n))})
+			e := edge
+			e.To = out
+			pb.PendingEdges = []lineagestore.PendingEdge{{From: lineagestore.SpanRef{TraceID: trace, SpanID: span}, Edge: e}}
+			for k := 0; k < filler; k++ {
+				fill := rec(dc1ID, "race-filler", int32(p), n*2*filler+int64(k))
+				tb.Events = append(tb.Events, lineagestore.Event{Record: fill, Producer: producerSvc, ProducedAt: at(float64(n))})
+				pb.Events = append(pb.Events, lineagestore.Event{Record: rec(dc1ID, "race-filler", int32(p), (n*2+1)*filler+int64(k)),
+					Producer: producerSvc, ProducedAt: at(float64(n))})
+			}
+			tps, pend = append(tps, tb), append(pend, pb)
+		}
+		for _, batches := range [][]lineagestore.Batch{tps, pend} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for i := range batches {
+					if err := s.Write(ctx, &batches[i]); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	lost := 0
+	for i, out := range outs {
+		d := event(t, s, out)
+		if len(d.Inputs) != 1 || d.Inputs[0].From != ins[i] {
+			lost++
+		}
+	}
+	assert.Zero(t, lost, "edges whose pending half and span were written concurrently and never met (of %d)", len(outs))
+}
+
+// testNoSelfEdges: an edge from a record to itself says nothing about lineage and would make the
+// record no origin; the store skips it, whether written as an edge or resolved from a pending
+// edge whose span touched the output record itself (a span that consumed and re-produced one
+// record), in one write or across writes.
+func testNoSelfEdges(t *testing.T, s lineagestore.Store) {
+	var g ids
+	x, y := rec(dc1ID, "self", 0, 0), rec(dc1ID, "self", 0, 1)
+	self := lineagestore.Edge{From: x, To: x, Derivation: lineagestore.DerivationMeasured}
+	write(t, s, lineagestore.Batch{Events: []lineagestore.Event{{Record: x, Producer: producerSvc}}, Edges: []lineagestore.Edge{self}})
+
+	// Same write: the span touched x and y, the pending edge's output is x: only y → x.
+	trace, span := g.trace(), g.span()
+	pe := lineagestore.PendingEdge{From: lineagestore.SpanRef{TraceID: trace, SpanID: span}, Edge: lineagestore.Edge{To: x, Derivation: lineagestore.DerivationDerived, Rule: ruleStreams}}
+	tp := func(r lineagestore.RecordID, trace, span string) lineagestore.Touchpoint {
+		return lineagestore.Touchpoint{Record: r, TraceID: trace, SpanID: span, Service: connectDC1Svc, Kind: lineagestore.KindConnect, Start: at(1)}
+	}
+	write(t, s, lineagestore.Batch{Touchpoints: []lineagestore.Touchpoint{tp(x, trace, span), tp(y, trace, span)}, PendingEdges: []lineagestore.PendingEdge{pe}})
+	// Across writes, both orders: the pending edge first, then its span (touching only x).
+	trace2, span2 := g.trace(), g.span()
+	pe2 := pe
+	pe2.From = lineagestore.SpanRef{TraceID: trace2, SpanID: span2}
+	write(t, s, lineagestore.Batch{PendingEdges: []lineagestore.PendingEdge{pe2}})
+	write(t, s, lineagestore.Batch{Touchpoints: []lineagestore.Touchpoint{tp(x, trace2, span2)}})
+	// The span first, then the pending edge.
+	trace3, span3 := g.trace(), g.span()
+	write(t, s, lineagestore.Batch{Touchpoints: []lineagestore.Touchpoint{tp(x, trace3, span3)}})
+	pe3 := pe
+	pe3.From = lineagestore.SpanRef{TraceID: trace3, SpanID: span3}
+	write(t, s, lineagestore.Batch{PendingEdges: []lineagestore.PendingEdge{pe3}})
+
+	d := event(t, s, x)
+	var froms []string
+	for _, in := range d.Inputs {
+		froms = append(froms, in.From.String())
+	}
+	assert.Equal(t, []string{y.String()}, froms, "inputs of x")
+	for _, out := range d.Outputs {
+		assert.NotEqual(t, x, out.To, "self-edge")
+	}
+	gr, err := s.Lineage(context.Background(), lineagestore.LineageQuery{Start: y, Direction: lineagestore.Both, MaxDepth: 5, MaxEvents: 10})
+	require.NoError(t, err)
+	origins := map[string]bool{}
+	for _, n := range gr.Nodes {
+		origins[n.Event.Record.String()] = n.Origin
+	}
+	assert.Equal(t, map[string]bool{y.String(): true, x.String(): false}, origins)
+	for _, e := range gr.Edges {
+		assert.NotEqual(t, e.From, e.To, "self-edge in the graph")
+	}
 }
 
 // noise is n bytes of incompressible hex (a store may compress what it indexes; this must fit
