@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,6 +184,51 @@ func BenchmarkWrite(b *testing.B) {
 				events += len(bt.Events)
 			}
 			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// smallBatches splits the units [from, from+n) into the exporter's usual write: one export call
+// of the agent (~16 spans: 5 events, their 15 touchpoints and edges).
+func smallBatches(from, n int) []*lineagestore.Batch {
+	const perBatch = 5
+	b := benchUnits(from, n)
+	var out []*lineagestore.Batch
+	edges := len(b.Edges) * perBatch / len(b.Events)
+	for i, k := 0, 0; i < len(b.Events); i, k = i+perBatch, k+1 {
+		end := min(i+perBatch, len(b.Events))
+		out = append(out, &lineagestore.Batch{
+			Clusters:    b.Clusters,
+			Events:      b.Events[i:end],
+			Touchpoints: b.Touchpoints[3*i : 3*end],
+			Edges:       b.Edges[min(k*edges, len(b.Edges)):min((k+1)*edges, len(b.Edges))],
+		})
+	}
+	return out
+}
+
+// BenchmarkWriteSmall: ingestion as the exporter does it, small batches (5 events, 15
+// touchpoints, ~5 edges) from 10 concurrent queue consumers; reports events/s.
+func BenchmarkWriteSmall(b *testing.B) {
+	for _, be := range benchBackends(b) {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b)
+			defer s.Close()
+			batches := smallBatches(0, b.N/5+1) // 5 batches per unit
+			var next atomic.Int64
+			b.SetParallelism(5) // 10 writers on 2 CPUs
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					i := int(next.Add(1)-1) % len(batches)
+					if err := s.Write(ctx, batches[i]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*5)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
 }

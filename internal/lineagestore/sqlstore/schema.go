@@ -112,6 +112,16 @@ var migrations = []func(d dialect) []string{
 			`DROP INDEX touchpoints_service`,
 		}
 	},
+	// 3: Topology and Outliers read every touchpoint of a time range; through touchpoints_start
+	// each row cost a lookup of the row by its key (2.6 s for 5 minutes at 10⁶ events on SQLite).
+	// This index covers both queries' touchpoint columns, so the range is one sequential read of
+	// it. Its key leads with the start time like the index it replaces: writes append near its end.
+	func(dialect) []string {
+		return []string{
+			`CREATE INDEX touchpoints_flow ON touchpoints (start_at, kind, service, cluster_name, connector, state_store, trace_id, event_id)`,
+			`DROP INDEX touchpoints_start`,
+		}
+	},
 }
 
 // SchemaVersion is the schema version this code writes and reads.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -139,6 +140,47 @@ func TestSQLiteUpgradesOlderSchema(t *testing.T) {
 	var v, idx int
 	require.NoError(t, s.r.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&v))
 	assert.Equal(t, SchemaVersion, v)
-	require.NoError(t, s.r.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'events_topic'").Scan(&idx))
-	assert.Equal(t, 1, idx)
+	require.NoError(t, s.r.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('events_topic', 'touchpoints_flow')").Scan(&idx))
+	assert.Equal(t, 2, idx, "migrations 2 and 3")
+	require.NoError(t, s.r.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('touchpoints_service', 'touchpoints_start')").Scan(&idx))
+	assert.Zero(t, idx, "indexes dropped by migrations 2 and 3")
+}
+
+// TestGroupCommitFailsBadBatchAlone: batches merged into one transaction where the database
+// refuses one of them (a trigger here): the others are written, the refused one fails alone and
+// leaves nothing behind.
+func TestGroupCommitFailsBadBatchAlone(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	defer s.Close()
+	_, err := s.w.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.topic = 'refused'
+		BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`)
+	require.NoError(t, err)
+	var group []*writeRequest
+	for i := range 5 {
+		topic := "fine"
+		if i == 2 {
+			topic = "refused"
+		}
+		r := lineagestore.RecordID{Cluster: "c", Topic: topic, Offset: int64(i)}
+		group = append(group, &writeRequest{ctx: ctx, done: make(chan error, 1), b: &lineagestore.Batch{
+			Events: []lineagestore.Event{{Record: r, Producer: "p"}},
+			Touchpoints: []lineagestore.Touchpoint{{Record: r, TraceID: "t", SpanID: fmt.Sprint("s", i), Service: "p",
+				Kind: lineagestore.KindProduce}},
+		}})
+	}
+	s.writeGroup(group)
+	for i, r := range group {
+		err := <-r.done
+		if i == 2 {
+			require.ErrorContains(t, err, "refused by the test")
+			var n int
+			require.NoError(t, s.r.QueryRow("SELECT COUNT(*) FROM touchpoints WHERE span_id = 's2'").Scan(&n))
+			assert.Zero(t, n, "all or nothing")
+			continue
+		}
+		require.NoError(t, err, "batch %d", i)
+		_, err = s.Event(ctx, r.b.Events[0].Record)
+		require.NoError(t, err)
+	}
 }

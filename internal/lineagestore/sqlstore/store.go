@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -42,6 +43,13 @@ type Store struct {
 	r *sql.DB
 	// now is the clock of written_at and of age retention.
 	now func() time.Time
+
+	// Group commit (group.go): Write hands batches to the writer goroutines over writes.
+	writes  chan *writeRequest
+	quit    chan struct{}
+	runCtx  context.Context // the merged transactions' context, cancelled by Close
+	stop    context.CancelFunc
+	writers sync.WaitGroup
 }
 
 var _ lineagestore.Store = (*Store)(nil)
@@ -97,6 +105,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
+	s.startWriters(1) // SQLite has one writer
 	return s, nil
 }
 
@@ -125,11 +134,14 @@ func OpenPostgres(ctx context.Context, dsn string, maxConns int) (*Store, error)
 		db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	// Concurrent writers, each merging what waits; half the pool leaves connections to readers.
+	s.startWriters(max(maxConns/2, 1))
 	return s, nil
 }
 
 // Close releases every connection.
 func (s *Store) Close() error {
+	s.stopWriters()
 	err := s.w.Close()
 	if s.r != nil && s.r != s.w {
 		err = errors.Join(err, s.r.Close())

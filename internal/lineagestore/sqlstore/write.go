@@ -1,12 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 
 	"github.com/eventlineage/lineage/internal/lineagestore"
 )
@@ -31,6 +33,15 @@ func (s *Store) Write(ctx context.Context, b *lineagestore.Batch) error {
 	if b == nil || b.Len() == 0 {
 		return nil
 	}
+	// Refused here, before any merging: an invalid batch fails its caller alone.
+	if _, err := prepareBatch(b); err != nil {
+		return invalid(err)
+	}
+	return s.submit(ctx, b)
+}
+
+// writeOne writes b in one transaction.
+func (s *Store) writeOne(ctx context.Context, b *lineagestore.Batch) error {
 	p, err := prepareBatch(b)
 	if err != nil {
 		return invalid(err)
@@ -176,7 +187,30 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 		p.pending = append(p.pending, pe)
 		p.pendingTo = append(p.pendingTo, addEvent(lineagestore.Event{Record: pe.Edge.To}))
 	}
+	p.sortByKey()
 	return p, nil
+}
+
+// sortByKey orders the rows by their table's key. Concurrent PostgreSQL transactions then lock
+// the rows they share in the same order (no deadlock between two writes naming the same events),
+// and the b-tree inserts of one statement walk each index forward.
+func (p *preparedBatch) sortByKey() {
+	slices.SortFunc(p.events, func(a, b eventRow) int { return cmp.Compare(a.id, b.id) })
+	idx := make([]int, len(p.touchpoints))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		ta, tb := &p.touchpoints[a], &p.touchpoints[b]
+		return cmp.Or(cmp.Compare(p.touchpointEvents[a], p.touchpointEvents[b]),
+			strings.Compare(ta.TraceID, tb.TraceID), strings.Compare(ta.SpanID, tb.SpanID))
+	})
+	tps, evs := make([]lineagestore.Touchpoint, len(idx)), make([]int64, len(idx))
+	for i, j := range idx {
+		tps[i], evs[i] = p.touchpoints[j], p.touchpointEvents[j]
+	}
+	p.touchpoints, p.touchpointEvents = tps, evs
+	slices.SortFunc(p.edges, func(a, b edgeRow) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
 }
 
 func validateEvent(e lineagestore.Event) error {
