@@ -31,7 +31,8 @@ var errClosed = errors.New("write: lineage store is closed")
 type writeRequest struct {
 	ctx  context.Context
 	b    *lineagestore.Batch
-	done chan error // buffered: the writer never waits for the caller
+	p    *preparedBatch // b prepared
+	done chan error     // buffered: the writer never waits for the caller
 }
 
 // startWriters starts n writer goroutines; Close stops them.
@@ -58,8 +59,8 @@ func (s *Store) stopWriters() {
 // submit hands b to a writer and waits for its answer. Once a writer took the batch, the caller
 // waits for the transaction to end (at most one transaction); a context done before that gives
 // ctx.Err() and the batch is not written.
-func (s *Store) submit(ctx context.Context, b *lineagestore.Batch) error {
-	r := &writeRequest{ctx: ctx, b: b, done: make(chan error, 1)}
+func (s *Store) submit(ctx context.Context, b *lineagestore.Batch, p *preparedBatch) error {
+	r := &writeRequest{ctx: ctx, b: b, p: p, done: make(chan error, 1)}
 	select {
 	case s.writes <- r:
 	case <-ctx.Done():
@@ -107,23 +108,26 @@ func (s *Store) writeGroup(group []*writeRequest) {
 		live = append(live, r)
 	}
 	if len(live) == 1 {
-		live[0].done <- s.writeOne(live[0].ctx, live[0].b)
+		live[0].done <- s.writeOne(live[0].ctx, live[0].p)
 		return
 	}
 	if len(live) == 0 {
 		return
 	}
 	// The merged batch is the batches in arrival order: prepareBatch merges them by the same
-	// rules as writing them one after the other would. It runs under the store's context, not
-	// a caller's: one caller giving up must not fail the others.
-	if err := s.writeOne(s.runCtx, mergeBatches(live)); err == nil {
-		for _, r := range live {
-			r.done <- nil
+	// rules as writing them one after the other would (and cannot refuse it: each part passed).
+	// It runs under the store's context, not a caller's: one caller giving up must not fail the
+	// others.
+	if p, err := prepareBatch(mergeBatches(live)); err == nil {
+		if err := s.writeOne(s.runCtx, p); err == nil {
+			for _, r := range live {
+				r.done <- nil
+			}
+			return
 		}
-		return
 	}
 	for _, r := range live {
-		r.done <- s.writeOne(r.ctx, r.b)
+		r.done <- s.writeOne(r.ctx, r.p)
 	}
 }
 

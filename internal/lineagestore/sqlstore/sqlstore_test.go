@@ -163,11 +163,14 @@ func TestGroupCommitFailsBadBatchAlone(t *testing.T) {
 			topic = "refused"
 		}
 		r := lineagestore.RecordID{Cluster: "c", Topic: topic, Offset: int64(i)}
-		group = append(group, &writeRequest{ctx: ctx, done: make(chan error, 1), b: &lineagestore.Batch{
+		b := &lineagestore.Batch{
 			Events: []lineagestore.Event{{Record: r, Producer: "p"}},
 			Touchpoints: []lineagestore.Touchpoint{{Record: r, TraceID: "t", SpanID: fmt.Sprint("s", i), Service: "p",
 				Kind: lineagestore.KindProduce}},
-		}})
+		}
+		p, err := prepareBatch(b)
+		require.NoError(t, err)
+		group = append(group, &writeRequest{ctx: ctx, done: make(chan error, 1), b: b, p: p})
 	}
 	s.writeGroup(group)
 	for i, r := range group {

@@ -13,8 +13,9 @@ import (
 	"github.com/eventlineage/lineage/internal/lineagestore"
 )
 
-// Write stores b in one transaction. Everything is an upsert, so writing the same batch twice
-// stores it once:
+// Write stores b atomically: in one transaction, which may also hold other callers' batches
+// (group commit, group.go). Everything is an upsert, so writing the same batch twice stores it
+// once:
 //   - events merge field by field: a non-empty field replaces an empty one, never the other way
 //     (the first non-empty value wins, later different values are ignored); every record a
 //     touchpoint or an edge names gets at least a coordinates-only event, so an edge never points
@@ -26,7 +27,8 @@ import (
 //     evidence);
 //   - a pending edge resolves against every stored touchpoint of its span (this batch's and
 //     earlier ones): one edge from each event the span touched; unresolved it waits in
-//     pending_edges until a later batch brings the span;
+//     pending_edges until a later batch brings the span (lockTraces: also a concurrent one);
+//   - no self-edge is stored (dedupeEdges);
 //   - clusters map id → name, the last write wins; an event's ClusterName names its cluster only
 //     where no explicit mapping exists.
 func (s *Store) Write(ctx context.Context, b *lineagestore.Batch) error {
@@ -34,18 +36,15 @@ func (s *Store) Write(ctx context.Context, b *lineagestore.Batch) error {
 		return nil
 	}
 	// Refused here, before any merging: an invalid batch fails its caller alone.
-	if _, err := prepareBatch(b); err != nil {
-		return invalid(err)
-	}
-	return s.submit(ctx, b)
-}
-
-// writeOne writes b in one transaction.
-func (s *Store) writeOne(ctx context.Context, b *lineagestore.Batch) error {
 	p, err := prepareBatch(b)
 	if err != nil {
 		return invalid(err)
 	}
+	return s.submit(ctx, b, p)
+}
+
+// writeOne writes a prepared batch in one transaction.
+func (s *Store) writeOne(ctx context.Context, p *preparedBatch) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("write: begin: %w", err)
