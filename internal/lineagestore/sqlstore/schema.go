@@ -113,10 +113,15 @@ var migrations = []func(d dialect) []string{
 		}
 	},
 	// 3: Topology and Outliers read every touchpoint of a time range; through touchpoints_start
-	// each row cost a lookup of the row by its key (2.6 s for 5 minutes at 10⁶ events on SQLite).
+	// each row cost SQLite a lookup of the row by its key (2.6 s for 5 minutes at 10⁶ events).
 	// This index covers both queries' touchpoint columns, so the range is one sequential read of
 	// it. Its key leads with the start time like the index it replaces: writes append near its end.
-	func(dialect) []string {
+	// PostgreSQL keeps touchpoints_start: it answers these queries with a parallel hash join
+	// (0.72 s either way, measured), so the wider index would only cost its writes.
+	func(d dialect) []string {
+		if d.name != sqliteDialect.name {
+			return nil
+		}
 		return []string{
 			`CREATE INDEX touchpoints_flow ON touchpoints (start_at, kind, service, cluster_name, connector, state_store, trace_id, event_id)`,
 			`DROP INDEX touchpoints_start`,
