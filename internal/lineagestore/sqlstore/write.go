@@ -287,7 +287,11 @@ type batchWriter struct {
 }
 
 func (w *batchWriter) write(ctx context.Context, p *preparedBatch) error {
-	if err := w.clusters(ctx, p.clusters, "DO UPDATE SET name = excluded.name"); err != nil {
+	changed, err := w.changedClusters(ctx, p.clusters)
+	if err != nil {
+		return err
+	}
+	if err := w.clusters(ctx, changed, "DO UPDATE SET name = excluded.name"); err != nil {
 		return err
 	}
 	if err := w.clusters(ctx, p.impliedClusters, "DO NOTHING"); err != nil {
@@ -387,6 +391,46 @@ func (w *batchWriter) insertRows(ctx context.Context, what, prefix, suffix strin
 		}
 	}
 	return nil
+}
+
+// changedClusters drops the explicit mappings the store holds already. Nearly every batch
+// repeats its clusters, and an upsert that updates locks the row until commit even when the name
+// stays: concurrent PostgreSQL writes would all queue on their cluster's row (and SQLite rewrite
+// its page every commit). Two writes adding the same new mapping both upsert it; last wins.
+func (w *batchWriter) changedClusters(ctx context.Context, cs []lineagestore.Cluster) ([]lineagestore.Cluster, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	stored := map[string]string{}
+	for start := 0; start < len(cs); start += inChunk {
+		chunk := cs[start:min(start+inChunk, len(cs))]
+		args := make([]any, len(chunk))
+		for i, c := range chunk {
+			args[i] = c.ID
+		}
+		rows, err := w.tx.QueryContext(ctx, w.s.d.bind("SELECT id, name FROM clusters WHERE id IN ("+questionMarks(len(args))+")"), args...)
+		if err != nil {
+			return nil, fmt.Errorf("clusters: %w", err)
+		}
+		for rows.Next() {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("clusters: %w", err)
+			}
+			stored[id] = name
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("clusters: %w", err)
+		}
+	}
+	var out []lineagestore.Cluster
+	for _, c := range cs {
+		if name, ok := stored[c.ID]; !ok || name != c.Name {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 func (w *batchWriter) clusters(ctx context.Context, cs []lineagestore.Cluster, onConflict string) error {
