@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/eventlineage/lineage/internal/lineagestore"
 )
@@ -116,10 +117,10 @@ func (s *Store) writeGroup(group []*writeRequest) {
 	}
 	// The merged batch is the batches in arrival order: prepareBatch merges them by the same
 	// rules as writing them one after the other would (and cannot refuse it: each part passed).
-	// It runs under the store's context, not a caller's: one caller giving up must not fail the
-	// others.
+	ctx, cancel := groupContext(s.runCtx, live)
+	defer cancel()
 	if p, err := prepareBatch(mergeBatches(live)); err == nil {
-		if err := s.writeOne(s.runCtx, p); err == nil {
+		if err := s.writeOne(ctx, p); err == nil {
 			for _, r := range live {
 				r.done <- nil
 			}
@@ -129,6 +130,23 @@ func (s *Store) writeGroup(group []*writeRequest) {
 	for _, r := range live {
 		r.done <- s.writeOne(r.ctx, r.p)
 	}
+}
+
+// groupContext is the merged transaction's context: one caller giving up must not fail the
+// others, so it ends at the latest of the callers' deadlines (none when one caller has none), or
+// when the store closes.
+func groupContext(base context.Context, rs []*writeRequest) (context.Context, context.CancelFunc) {
+	var latest time.Time
+	for _, r := range rs {
+		d, ok := r.ctx.Deadline()
+		if !ok {
+			return context.WithCancel(base)
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	return context.WithDeadline(base, latest)
 }
 
 func mergeBatches(rs []*writeRequest) *lineagestore.Batch {

@@ -187,3 +187,21 @@ func TestGroupCommitFailsBadBatchAlone(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+func TestGroupContextEndsAtLatestDeadline(t *testing.T) {
+	base := context.Background()
+	early, cancel1 := context.WithTimeout(base, time.Minute)
+	defer cancel1()
+	late, cancel2 := context.WithTimeout(base, time.Hour)
+	defer cancel2()
+	ctx, cancel := groupContext(base, []*writeRequest{{ctx: early}, {ctx: late}})
+	d, ok := ctx.Deadline()
+	cancel()
+	require.True(t, ok)
+	want, _ := late.Deadline()
+	assert.Equal(t, want, d)
+	ctx, cancel = groupContext(base, []*writeRequest{{ctx: early}, {ctx: base}})
+	defer cancel()
+	_, ok = ctx.Deadline()
+	assert.False(t, ok, "a caller without deadline: none")
+}

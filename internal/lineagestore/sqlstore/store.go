@@ -47,7 +47,7 @@ type Store struct {
 	// Group commit (group.go): Write hands batches to the writer goroutines over writes.
 	writes  chan *writeRequest
 	quit    chan struct{}
-	runCtx  context.Context // the merged transactions' context, cancelled by Close
+	runCtx  context.Context // the merged transactions' base context, cancelled by Close
 	stop    context.CancelFunc
 	writers sync.WaitGroup
 }
