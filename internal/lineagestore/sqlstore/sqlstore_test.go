@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -204,4 +205,27 @@ func TestGroupContextEndsAtLatestDeadline(t *testing.T) {
 	defer cancel()
 	_, ok = ctx.Deadline()
 	assert.False(t, ok, "a caller without deadline: none")
+}
+
+// TestSQLiteBackgroundCheckpoint: the writer leaves checkpoints to a background connection (its
+// own come only at sqliteWriterCheckpointPages); written data reaches the database file.
+func TestSQLiteBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lineage.db")
+	s, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		return fi.Size()
+	}
+	before := size()
+	var b lineagestore.Batch
+	for i := range 2000 {
+		b.Events = append(b.Events, lineagestore.Event{Record: lineagestore.RecordID{Cluster: "c", Topic: "t", Offset: int64(i)}, Producer: "p"})
+	}
+	require.NoError(t, s.Write(ctx, &b))
+	require.Eventually(t, func() bool { return size() > before }, 30*time.Second, 50*time.Millisecond,
+		"the events never reached the database file: no checkpoint ran")
 }

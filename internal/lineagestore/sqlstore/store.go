@@ -29,6 +29,19 @@ const (
 	sqliteBusyTimeout = 10 * time.Second
 	// sqliteCacheKiB: page cache per connection.
 	sqliteCacheKiB = 64 << 10
+	// sqliteCheckpointEvery: how often a background connection copies the WAL's frames into the
+	// database file (PASSIVE: it never waits for the writer nor readers). Off the writer's path,
+	// the checkpoint runs on the other core; without it the writer spends ~20 % of ingestion in
+	// checkpoints (measured: 7.0k → 8.6k events/s with no checkpoint at all).
+	sqliteCheckpointEvery = time.Second
+	// sqliteWriterCheckpointPages: the writer still checkpoints when the WAL reaches this many
+	// pages (200 MiB at 4 KiB). The WAL restarts from its beginning only after a checkpoint
+	// that copied all of it, which under constant writes is this one; by then the background
+	// checkpoints have copied nearly every frame, so it is short. It also bounds the WAL should
+	// the background checkpoints fail.
+	sqliteWriterCheckpointPages = 50000
+	// sqliteWALLimitBytes: the WAL file is cut back to this size when it restarts.
+	sqliteWALLimitBytes = 64 << 20
 )
 
 // DefaultPostgresConns is the connection pool size OpenPostgres uses for maxConns <= 0.
@@ -41,6 +54,8 @@ type Store struct {
 	// writers queue in Go instead of spinning on SQLITE_BUSY. For PostgreSQL w == r.
 	w *sql.DB
 	r *sql.DB
+	// c runs SQLite's background checkpoints (nil for PostgreSQL).
+	c *sql.DB
 	// now is the clock of written_at and of age retention.
 	now func() time.Time
 
@@ -76,8 +91,10 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", sqliteCacheKiB))
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "mmap_size(1073741824)")
-	q.Add("_pragma", "wal_autocheckpoint(10000)")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", sqliteWriterCheckpointPages))
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", sqliteWALLimitBytes))
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	checkpointDSN := base + "?" + q.Encode()
 
 	w, err := sql.Open("sqlite", base+"?"+q.Encode()+"&_txlock=immediate")
 	if err != nil {
@@ -105,7 +122,16 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
+	c, err := sql.Open("sqlite", checkpointDSN)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
+	}
+	c.SetMaxOpenConns(1)
+	s.c = c
 	s.startWriters(1) // SQLite has one writer
+	s.writers.Add(1)
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -139,12 +165,32 @@ func OpenPostgres(ctx context.Context, dsn string, maxConns int) (*Store, error)
 	return s, nil
 }
 
+// checkpointer copies SQLite's WAL into the database file every sqliteCheckpointEvery until
+// Close. A failed checkpoint is left to the next one and to the writer's own (at
+// sqliteWriterCheckpointPages), which bounds the WAL either way.
+func (s *Store) checkpointer() {
+	defer s.writers.Done()
+	t := time.NewTicker(sqliteCheckpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			_, _ = s.c.ExecContext(s.runCtx, "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
 // Close releases every connection.
 func (s *Store) Close() error {
 	s.stopWriters()
 	err := s.w.Close()
 	if s.r != nil && s.r != s.w {
 		err = errors.Join(err, s.r.Close())
+	}
+	if s.c != nil {
+		err = errors.Join(err, s.c.Close())
 	}
 	return err
 }
