@@ -65,6 +65,10 @@ type Store struct {
 	runCtx  context.Context // the merged transactions' base context, cancelled by Close
 	stop    context.CancelFunc
 	writers sync.WaitGroup
+
+	// Close runs once: the storage extension's Shutdown and a caller may both close the store.
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ lineagestore.Store = (*Store)(nil)
@@ -184,15 +188,18 @@ func (s *Store) checkpointer() {
 
 // Close releases every connection.
 func (s *Store) Close() error {
-	s.stopWriters()
-	err := s.w.Close()
-	if s.r != nil && s.r != s.w {
-		err = errors.Join(err, s.r.Close())
-	}
-	if s.c != nil {
-		err = errors.Join(err, s.c.Close())
-	}
-	return err
+	s.closeOnce.Do(func() {
+		s.stopWriters()
+		err := s.w.Close()
+		if s.r != nil && s.r != s.w {
+			err = errors.Join(err, s.r.Close())
+		}
+		if s.c != nil {
+			err = errors.Join(err, s.c.Close())
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
 }
 
 // nanos is t as the store keeps it: Unix nanoseconds, 0 for the zero time.

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) lineagestore.Store) {
 		{"NoSelfEdges", testNoSelfEdges},
 		{"HugeAndUnicode", testHugeAndUnicode},
 		{"Validation", testValidation},
+		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1088,4 +1089,13 @@ func testValidation(t *testing.T, s lineagestore.Store) {
 		_, err := s.FindEvents(ctx, q)
 		require.Error(t, err, "%+v", q)
 	}
+}
+
+// testClosed: Close may be called again (the storage extension and a caller may both close the
+// store), and a write after Close fails instead of hanging or panicking.
+func testClosed(t *testing.T, s lineagestore.Store) {
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close())
+	b := lineagestore.Batch{Events: []lineagestore.Event{{Record: lineagestore.RecordID{Cluster: "dc1", Topic: "transactions", Partition: 0, Offset: 1}}}}
+	require.Error(t, s.Write(context.Background(), &b))
 }
