@@ -97,6 +97,30 @@ type Event struct {
 	Tombstone bool `json:"tombstone,omitempty"`
 }
 
+// Merge fills the empty fields of e from o: how several writes of one event combine (the store
+// applies the same rule against the stored row).
+func (e *Event) Merge(o Event) {
+	if e.ClusterName == "" {
+		e.ClusterName = o.ClusterName
+	}
+	if e.KeyHash == "" {
+		e.KeyHash = o.KeyHash
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = o.Timestamp
+	}
+	if e.ProducedAt.IsZero() {
+		e.ProducedAt = o.ProducedAt
+	}
+	if e.TraceID == "" {
+		e.TraceID = o.TraceID
+	}
+	if e.Producer == "" {
+		e.Producer = o.Producer
+	}
+	e.Tombstone = e.Tombstone || o.Tombstone
+}
+
 // Touchpoint kinds.
 const (
 	KindProduce    = "produce"     // a producer span sending the record

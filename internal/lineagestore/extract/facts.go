@@ -64,7 +64,7 @@ func Facts(ld plog.Logs) (*lineagestore.Batch, FactStats) {
 					}
 				}
 				if n, ok := events[ev.Record]; ok {
-					mergeEvent(&b.Events[n], ev)
+					b.Events[n].Merge(ev)
 					continue
 				}
 				events[ev.Record] = len(b.Events)

@@ -462,30 +462,7 @@ func (x *extractor) event(sp *span) {
 		x.batch.Events = append(x.batch.Events, ev)
 		return
 	}
-	mergeEvent(&x.batch.Events[i], ev)
-}
-
-// mergeEvent fills the empty fields of dst from src, as the store merges writes of one event.
-func mergeEvent(dst *lineagestore.Event, src lineagestore.Event) {
-	if dst.ClusterName == "" {
-		dst.ClusterName = src.ClusterName
-	}
-	if dst.KeyHash == "" {
-		dst.KeyHash = src.KeyHash
-	}
-	if dst.Timestamp.IsZero() {
-		dst.Timestamp = src.Timestamp
-	}
-	if dst.ProducedAt.IsZero() {
-		dst.ProducedAt = src.ProducedAt
-	}
-	if dst.TraceID == "" {
-		dst.TraceID = src.TraceID
-	}
-	if dst.Producer == "" {
-		dst.Producer = src.Producer
-	}
-	dst.Tombstone = dst.Tombstone || src.Tombstone
+	x.batch.Events[i].Merge(ev)
 }
 
 // touchpoint adds span sp as a touchpoint of record rec (once per record and span).

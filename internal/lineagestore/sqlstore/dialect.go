@@ -71,16 +71,13 @@ func questionMarks(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// int64List renders ids as a SQL list literal: ids are integers formatted here, never user text,
-// and a literal list keeps big IN lists clear of both backends' parameter limits.
-func int64List(ids []int64) string {
-	var b strings.Builder
-	b.Grow(len(ids) * 20)
+// idParams returns the placeholders and arguments of an IN list of ids: values are always bound,
+// never formatted into SQL. Callers chunk their lists (inChunk, retentionChunk) far below both
+// backends' parameter limits (SQLite 32766, PostgreSQL 65535).
+func idParams(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
 	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
+		args[i] = id
 	}
-	return b.String()
+	return questionMarks(len(ids)), args
 }

@@ -109,7 +109,8 @@ func (s *Store) neighbours(ctx context.Context, ids []int64, upstream bool) ([]i
 	var out []int64
 	for start := 0; start < len(ids); start += inChunk {
 		chunk := ids[start:min(start+inChunk, len(ids))]
-		err := s.queryInt64s(ctx, "SELECT "+sel+" FROM edges WHERE "+by+" IN ("+int64List(chunk)+")", func(n int64) {
+		in, args := idParams(chunk)
+		err := s.queryInt64s(ctx, "SELECT "+sel+" FROM edges WHERE "+by+" IN ("+in+")", args, func(n int64) {
 			if !seen[n] {
 				seen[n] = true
 				out = append(out, n)
@@ -123,8 +124,8 @@ func (s *Store) neighbours(ctx context.Context, ids []int64, upstream bool) ([]i
 	return out, nil
 }
 
-func (s *Store) queryInt64s(ctx context.Context, query string, each func(int64)) error {
-	rows, err := s.r.QueryContext(ctx, query)
+func (s *Store) queryInt64s(ctx context.Context, query string, args []any, each func(int64)) error {
+	rows, err := s.r.QueryContext(ctx, s.d.bind(query), args...)
 	if err != nil {
 		return err
 	}
@@ -146,8 +147,8 @@ func (s *Store) fillGraph(ctx context.Context, g *lineagestore.Graph, order []in
 	hasInput := map[int64]bool{}
 	g.Edges = []lineagestore.GraphEdge{}
 	for start := 0; start < len(order); start += inChunk {
-		list := int64List(order[start:min(start+inChunk, len(order))])
-		rows, err := s.r.QueryContext(ctx, "SELECT "+eventColumns+" FROM "+eventFrom+" WHERE e.id IN ("+list+")")
+		in, args := idParams(order[start:min(start+inChunk, len(order))])
+		rows, err := s.r.QueryContext(ctx, s.d.bind("SELECT "+eventColumns+" FROM "+eventFrom+" WHERE e.id IN ("+in+")"), args...)
 		if err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
@@ -162,10 +163,10 @@ func (s *Store) fillGraph(ctx context.Context, g *lineagestore.Graph, order []in
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
-		if err := s.queryInt64s(ctx, "SELECT DISTINCT to_id FROM edges WHERE to_id IN ("+list+")", func(n int64) { hasInput[n] = true }); err != nil {
+		if err := s.queryInt64s(ctx, "SELECT DISTINCT to_id FROM edges WHERE to_id IN ("+in+")", args, func(n int64) { hasInput[n] = true }); err != nil {
 			return fmt.Errorf("inputs: %w", err)
 		}
-		edges, err := s.edgesWhere(ctx, "ed.from_id IN ("+list+")")
+		edges, err := s.edgesWhere(ctx, "ed.from_id IN ("+in+")", args...)
 		if err != nil {
 			return fmt.Errorf("edges: %w", err)
 		}

@@ -274,9 +274,10 @@ func (s *Store) touchpointsOf(ctx context.Context, ids []int64) (map[int64][]lin
 	out := map[int64][]lineagestore.Touchpoint{}
 	for start := 0; start < len(ids); start += inChunk {
 		chunk := ids[start:min(start+inChunk, len(ids))]
-		rows, err := s.r.QueryContext(ctx, "SELECT "+touchpointColumns+
-			" FROM touchpoints t JOIN events e ON e.id = t.event_id WHERE t.event_id IN ("+int64List(chunk)+
-			") ORDER BY t.event_id, t.start_at, t.span_id")
+		in, args := idParams(chunk)
+		rows, err := s.r.QueryContext(ctx, s.d.bind("SELECT "+touchpointColumns+
+			" FROM touchpoints t JOIN events e ON e.id = t.event_id WHERE t.event_id IN ("+in+
+			") ORDER BY t.event_id, t.start_at, t.span_id"), args...)
 		if err != nil {
 			return nil, fmt.Errorf("touchpoints: %w", err)
 		}

@@ -85,15 +85,15 @@ func (s *Store) deleteOldest(ctx context.Context, where string, args []any, limi
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	list := int64List(ids)
+	in, args := idParams(ids)
 	for _, stmt := range []string{
-		"DELETE FROM touchpoints WHERE event_id IN (" + list + ")",
-		"DELETE FROM edges WHERE from_id IN (" + list + ")",
-		"DELETE FROM edges WHERE to_id IN (" + list + ")",
-		"DELETE FROM pending_edges WHERE to_id IN (" + list + ")",
-		"DELETE FROM events WHERE id IN (" + list + ")",
+		"DELETE FROM touchpoints WHERE event_id IN (" + in + ")",
+		"DELETE FROM edges WHERE from_id IN (" + in + ")",
+		"DELETE FROM edges WHERE to_id IN (" + in + ")",
+		"DELETE FROM pending_edges WHERE to_id IN (" + in + ")",
+		"DELETE FROM events WHERE id IN (" + in + ")",
 	} {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.bind(stmt), args...); err != nil {
 			return 0, fmt.Errorf("%s: %w", firstWords(stmt), err)
 		}
 	}

@@ -101,7 +101,7 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 	addEvent := func(e lineagestore.Event) int64 {
 		id := e.Record.Key()
 		if i, ok := events[id]; ok {
-			p.events[i].e = mergeEvent(p.events[i].e, e)
+			p.events[i].e.Merge(e)
 			return id
 		}
 		events[id] = len(p.events)
@@ -250,30 +250,6 @@ func validateEdge(e lineagestore.Edge, withFrom bool) error {
 	return nil
 }
 
-// mergeEvent merges b into a: a non-empty field of b fills an empty field of a.
-func mergeEvent(a, b lineagestore.Event) lineagestore.Event {
-	if a.ClusterName == "" {
-		a.ClusterName = b.ClusterName
-	}
-	if a.KeyHash == "" {
-		a.KeyHash = b.KeyHash
-	}
-	if a.Timestamp.IsZero() {
-		a.Timestamp = b.Timestamp
-	}
-	if a.ProducedAt.IsZero() {
-		a.ProducedAt = b.ProducedAt
-	}
-	if a.TraceID == "" {
-		a.TraceID = b.TraceID
-	}
-	if a.Producer == "" {
-		a.Producer = b.Producer
-	}
-	a.Tombstone = a.Tombstone || b.Tombstone
-	return a
-}
-
 // replacesEdge: a measured edge replaces one that is not; otherwise the first stays.
 func replacesEdge(old, new lineagestore.Edge) bool {
 	return old.Derivation != lineagestore.DerivationMeasured && new.Derivation == lineagestore.DerivationMeasured
@@ -346,8 +322,8 @@ func (s *Store) lockTraces(ctx context.Context, tx *sql.Tx, p *preparedBatch) er
 		return nil
 	}
 	slices.Sort(keys)
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, k) FROM unnest(ARRAY[%s]::integer[]) WITH ORDINALITY AS l(k, n) ORDER BY n",
-		traceLockClass, int64List(keys))); err != nil {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::integer[]) WITH ORDINALITY AS l(k, n) ORDER BY n",
+		traceLockClass, keys); err != nil {
 		return fmt.Errorf("lock traces: %w", err)
 	}
 	return nil
@@ -438,7 +414,7 @@ func (w *batchWriter) clusters(ctx context.Context, cs []lineagestore.Cluster, o
 		func(i int, args []any) []any { return append(args, cs[i].ID, cs[i].Name) })
 }
 
-// eventUpsert merges like mergeEvent, in SQL, against the stored row.
+// eventUpsert merges like Event.Merge, in SQL, against the stored row.
 const eventUpsert = `ON CONFLICT (id) DO UPDATE SET
 	key_hash    = CASE WHEN events.key_hash = '' THEN excluded.key_hash ELSE events.key_hash END,
 	ts          = CASE WHEN events.ts = 0 THEN excluded.ts ELSE events.ts END,
