@@ -226,7 +226,7 @@ func (s *Store) findEvent(ctx context.Context, id lineagestore.RecordID) (stored
 }
 
 func (s *Store) eventByKey(ctx context.Context, key int64) (storedEvent, error) {
-	return scanEvent(s.r.QueryRowContext(ctx, s.d.bind("SELECT "+eventColumns+" FROM "+eventFrom+" WHERE e.id = ?"), key))
+	return scanEvent(s.r.QueryRowContext(ctx, s.d.bind("SELECT "+eventColumns+" FROM "+eventFrom+" WHERE e.key = ?"), key))
 }
 
 // Event returns one event with its touchpoints (by start time) and its direct edges.

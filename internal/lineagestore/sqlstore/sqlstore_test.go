@@ -147,6 +147,78 @@ func TestSQLiteUpgradesOlderSchema(t *testing.T) {
 	assert.Zero(t, idx, "indexes dropped by migrations 2 and 3")
 }
 
+// TestSQLiteMigrationRenumbersEvents: rows written under schema 3 (events keyed by
+// RecordID.Key) keep their touchpoints, edges and pending edges through migration 4's
+// renumbering, and later writes link to them.
+func TestSQLiteMigrationRenumbersEvents(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lineage.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	_, err = db.Exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+	require.NoError(t, err)
+	for v := range 3 {
+		for _, stmt := range migrations[v](sqliteDialect) {
+			_, err = db.Exec(stmt)
+			require.NoError(t, err)
+		}
+		_, err = db.Exec("INSERT INTO schema_migrations VALUES (?, 0)", v+1)
+		require.NoError(t, err)
+	}
+	a := lineagestore.RecordID{Cluster: "c", Topic: "in", Offset: 1}
+	b := lineagestore.RecordID{Cluster: "c", Topic: "out", Offset: 2}
+	for i, r := range []lineagestore.RecordID{a, b} {
+		_, err = db.Exec("INSERT INTO events (id, cluster, topic, part, off, written_at) VALUES (?, ?, ?, 0, ?, ?)",
+			r.Key(), r.Cluster, r.Topic, r.Offset, i+1)
+		require.NoError(t, err)
+	}
+	_, err = db.Exec("INSERT INTO touchpoints (trace_id, span_id, event_id, kind) VALUES ('t', 'sa', ?, 'produce')", a.Key())
+	require.NoError(t, err)
+	_, err = db.Exec("INSERT INTO edges (from_id, to_id, derivation) VALUES (?, ?, 'measured')", a.Key(), b.Key())
+	require.NoError(t, err)
+	_, err = db.Exec("INSERT INTO pending_edges (trace_id, span_id, to_id, derivation, written_at) VALUES ('t', 'sx', ?, 'derived', 1)", b.Key())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	var ids []int64
+	rows, err := s.r.Query("SELECT id FROM events ORDER BY written_at")
+	require.NoError(t, err)
+	for rows.Next() {
+		var id int64
+		require.NoError(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, []int64{1, 2}, ids, "renumbered in written order")
+
+	// A later batch brings the pending edge's span: its event x becomes a second input of b.
+	x := lineagestore.RecordID{Cluster: "c", Topic: "side", Offset: 3}
+	require.NoError(t, s.Write(ctx, &lineagestore.Batch{Touchpoints: []lineagestore.Touchpoint{
+		{Record: x, TraceID: "t", SpanID: "sx", Kind: lineagestore.KindConsume}}}))
+	d, err := s.Event(ctx, b)
+	require.NoError(t, err)
+	var from []lineagestore.RecordID
+	for _, e := range d.Inputs {
+		from = append(from, e.From)
+	}
+	assert.ElementsMatch(t, []lineagestore.RecordID{a, x}, from)
+	d, err = s.Event(ctx, a)
+	require.NoError(t, err)
+	require.Len(t, d.Touchpoints, 1)
+	assert.Equal(t, "sa", d.Touchpoints[0].SpanID)
+	assert.Equal(t, int64(3), mustEventID(t, s, x), "a new event takes the next id")
+}
+
+func mustEventID(t *testing.T, s *Store, r lineagestore.RecordID) int64 {
+	t.Helper()
+	var id int64
+	require.NoError(t, s.r.QueryRow("SELECT id FROM events WHERE key = ?", r.Key()).Scan(&id))
+	return id
+}
+
 // TestGroupCommitFailsBadBatchAlone: batches merged into one transaction where the database
 // refuses one of them (a trigger here): the others are written, the refused one fails alone and
 // leaves nothing behind.

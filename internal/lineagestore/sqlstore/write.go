@@ -190,26 +190,12 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 	return p, nil
 }
 
-// sortByKey orders the rows by their table's key. Concurrent PostgreSQL transactions then lock
-// the rows they share in the same order (no deadlock between two writes naming the same events),
-// and the b-tree inserts of one statement walk each index forward.
+// sortByKey orders the events by key: concurrent PostgreSQL transactions then lock the events
+// they share in the same order (no deadlock between two writes naming the same events).
+// Touchpoints and edges are ordered by event id once the ids are known (touchpointsByID,
+// edgesByID).
 func (p *preparedBatch) sortByKey() {
 	slices.SortFunc(p.events, func(a, b eventRow) int { return cmp.Compare(a.id, b.id) })
-	idx := make([]int, len(p.touchpoints))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int {
-		ta, tb := &p.touchpoints[a], &p.touchpoints[b]
-		return cmp.Or(cmp.Compare(p.touchpointEvents[a], p.touchpointEvents[b]),
-			strings.Compare(ta.TraceID, tb.TraceID), strings.Compare(ta.SpanID, tb.SpanID))
-	})
-	tps, evs := make([]lineagestore.Touchpoint, len(idx)), make([]int64, len(idx))
-	for i, j := range idx {
-		tps[i], evs[i] = p.touchpoints[j], p.touchpointEvents[j]
-	}
-	p.touchpoints, p.touchpointEvents = tps, evs
-	slices.SortFunc(p.edges, func(a, b edgeRow) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
 }
 
 func validateEvent(e lineagestore.Event) error {
@@ -255,6 +241,36 @@ func replacesEdge(old, new lineagestore.Edge) bool {
 	return old.Derivation != lineagestore.DerivationMeasured && new.Derivation == lineagestore.DerivationMeasured
 }
 
+// touchpointsByID returns the touchpoints with their events' ids (ids: key → id), ordered by
+// their table's key: concurrent PostgreSQL writes then meet on shared rows in one order, and the
+// inserts walk the b-tree forward.
+func (p *preparedBatch) touchpointsByID(ids map[int64]int64) ([]lineagestore.Touchpoint, []int64) {
+	idx := make([]int, len(p.touchpoints))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		ta, tb := &p.touchpoints[a], &p.touchpoints[b]
+		return cmp.Or(cmp.Compare(ids[p.touchpointEvents[a]], ids[p.touchpointEvents[b]]),
+			strings.Compare(ta.TraceID, tb.TraceID), strings.Compare(ta.SpanID, tb.SpanID))
+	})
+	tps, evs := make([]lineagestore.Touchpoint, len(idx)), make([]int64, len(idx))
+	for i, j := range idx {
+		tps[i], evs[i] = p.touchpoints[j], ids[p.touchpointEvents[j]]
+	}
+	return tps, evs
+}
+
+// edgesByID returns the edges between event ids (ids: key → id), ordered by their key.
+func (p *preparedBatch) edgesByID(ids map[int64]int64) []edgeRow {
+	out := make([]edgeRow, len(p.edges))
+	for i, e := range p.edges {
+		out[i] = edgeRow{from: ids[e.from], to: ids[e.to], e: e.e}
+	}
+	slices.SortFunc(out, func(a, b edgeRow) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
+	return out
+}
+
 // batchWriter writes one prepared batch inside tx.
 type batchWriter struct {
 	s   *Store
@@ -276,13 +292,22 @@ func (w *batchWriter) write(ctx context.Context, p *preparedBatch) error {
 	if err := w.events(ctx, p.events); err != nil {
 		return err
 	}
-	if err := w.touchpoints(ctx, p.touchpoints, p.touchpointEvents); err != nil {
+	ids, err := w.eventIDs(ctx, p.events)
+	if err != nil {
 		return err
 	}
-	if err := w.edges(ctx, p.edges); err != nil {
+	tps, tpEvents := p.touchpointsByID(ids)
+	if err := w.touchpoints(ctx, tps, tpEvents); err != nil {
 		return err
 	}
-	if err := w.pendingEdges(ctx, p.pending, p.pendingTo); err != nil {
+	if err := w.edges(ctx, p.edgesByID(ids)); err != nil {
+		return err
+	}
+	pendingTo := make([]int64, len(p.pendingTo))
+	for i, k := range p.pendingTo {
+		pendingTo[i] = ids[k]
+	}
+	if err := w.pendingEdges(ctx, p.pending, pendingTo); err != nil {
 		return err
 	}
 	return w.resolveStoredPending(ctx, p.touchpoints)
@@ -415,7 +440,7 @@ func (w *batchWriter) clusters(ctx context.Context, cs []lineagestore.Cluster, o
 }
 
 // eventUpsert merges like Event.Merge, in SQL, against the stored row.
-const eventUpsert = `ON CONFLICT (id) DO UPDATE SET
+const eventUpsert = `ON CONFLICT (key) DO UPDATE SET
 	key_hash    = CASE WHEN events.key_hash = '' THEN excluded.key_hash ELSE events.key_hash END,
 	ts          = CASE WHEN events.ts = 0 THEN excluded.ts ELSE events.ts END,
 	produced_at = CASE WHEN events.produced_at = 0 THEN excluded.produced_at ELSE events.produced_at END,
@@ -434,7 +459,7 @@ WHERE (events.key_hash = '' AND excluded.key_hash <> '')
 
 func (w *batchWriter) events(ctx context.Context, rows []eventRow) error {
 	return w.insertRows(ctx, "events",
-		"INSERT INTO events (id, cluster, topic, part, off, key_hash, ts, produced_at, sort_at, trace_id, producer, tombstone, written_at)",
+		"INSERT INTO events (key, cluster, topic, part, off, key_hash, ts, produced_at, sort_at, trace_id, producer, tombstone, written_at)",
 		eventUpsert, len(rows), 13,
 		func(i int, args []any) []any {
 			e := rows[i].e
@@ -446,6 +471,37 @@ func (w *batchWriter) events(ctx context.Context, rows []eventRow) error {
 			return append(args, rows[i].id, e.Record.Cluster, e.Record.Topic, e.Record.Partition, e.Record.Offset,
 				e.KeyHash, ts, pa, sortAt, e.TraceID, e.Producer, boolInt(e.Tombstone), w.now)
 		})
+}
+
+// eventIDs returns the store's id of each of the (just upserted) events: key → id.
+func (w *batchWriter) eventIDs(ctx context.Context, rows []eventRow) (map[int64]int64, error) {
+	ids := make(map[int64]int64, len(rows))
+	for start := 0; start < len(rows); start += inChunk {
+		chunk := rows[start:min(start+inChunk, len(rows))]
+		args := make([]any, len(chunk))
+		for i, r := range chunk {
+			args[i] = r.id
+		}
+		rs, err := w.tx.QueryContext(ctx, w.s.d.bind("SELECT key, id FROM events WHERE key IN ("+questionMarks(len(args))+")"), args...)
+		if err != nil {
+			return nil, fmt.Errorf("event ids: %w", err)
+		}
+		for rs.Next() {
+			var key, id int64
+			if err := rs.Scan(&key, &id); err != nil {
+				rs.Close()
+				return nil, fmt.Errorf("event ids: %w", err)
+			}
+			ids[key] = id
+		}
+		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+			return nil, fmt.Errorf("event ids: %w", err)
+		}
+	}
+	if len(ids) != len(rows) {
+		return nil, fmt.Errorf("event ids: %d of %d events found after their upsert", len(ids), len(rows))
+	}
+	return ids, nil
 }
 
 func (w *batchWriter) touchpoints(ctx context.Context, tps []lineagestore.Touchpoint, eventIDs []int64) error {
