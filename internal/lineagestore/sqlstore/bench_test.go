@@ -29,8 +29,10 @@ const (
 	benchBatchSize = 1000                           // events per Write, as the exporter batches
 	datasetEvents  = 1_000_000
 	lineageDepth   = 10
-	// datasetVersion names the kept dataset: change it when benchUnits changes.
-	datasetVersion = "v1"
+	// datasetVersion names the kept dataset: change it when benchUnits changes, or when a
+	// migration leaves the kept dataset unreadable by older code (v2: schema 4), so that a
+	// checkout of older code keeps its own.
+	datasetVersion = "v2"
 )
 
 var benchBase = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
