@@ -1,11 +1,11 @@
 package lineageexporter // import "github.com/eventlineage/lineage/exporter/lineageexporter"
 
 import (
-	"errors"
-
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/eventlineage/lineage/internal/counters"
 )
 
 const (
@@ -24,13 +24,8 @@ type telemetry struct {
 }
 
 func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
-	m := set.MeterProvider.Meter(scopeName)
-	var errs error
-	counter := func(name, desc, unit string) metric.Int64Counter {
-		c, err := m.Int64Counter(metricPfx+name, metric.WithDescription(desc), metric.WithUnit(unit))
-		errs = errors.Join(errs, err)
-		return c
-	}
+	cs := counters.New(set.MeterProvider.Meter(scopeName), metricPfx)
+	counter := cs.Counter
 	t := &telemetry{
 		spans:         counter("spans", "Spans whose lineage was written to the store.", "{span}"),
 		facts:         counter("record_facts", "Record facts whose events were written to the store.", "{fact}"),
@@ -38,7 +33,7 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 		skipped:       counter("skipped", "Input that could not be used or was cut (attribute reason).", "{item}"),
 		writeFailures: counter("write_failures", "Store writes that failed (retried by the sending queue).", "{write}"),
 	}
-	return t, errs
+	return t, cs.Err()
 }
 
 func reasonAttr(reason string) metric.AddOption {

@@ -2,7 +2,6 @@ package lineagestorageextension // import "github.com/eventlineage/lineage/exten
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/eventlineage/lineage/internal/counters"
 	"github.com/eventlineage/lineage/internal/lineagestore"
 	"github.com/eventlineage/lineage/internal/lineagestore/sqlstore"
 	"github.com/eventlineage/lineage/internal/recordfact"
@@ -47,12 +47,10 @@ func newExtension(cfg *Config, set extension.Settings) (*storageExtension, error
 	if err != nil {
 		return nil, err
 	}
-	m := set.MeterProvider.Meter(scopeName)
-	deleted, err1 := m.Int64Counter(metricPfx+"retention_deleted_events",
-		metric.WithDescription("Events (with their touchpoints and edges) deleted by retention."), metric.WithUnit("{event}"))
-	failures, err2 := m.Int64Counter(metricPfx+"retention_failures",
-		metric.WithDescription("Retention runs that failed (retried at the next interval)."), metric.WithUnit("{run}"))
-	if err := errors.Join(err1, err2); err != nil {
+	cs := counters.New(set.MeterProvider.Meter(scopeName), metricPfx)
+	deleted := cs.Counter("retention_deleted_events", "Events (with their touchpoints and edges) deleted by retention.", "{event}")
+	failures := cs.Counter("retention_failures", "Retention runs that failed (retried at the next interval).", "{run}")
+	if err := cs.Err(); err != nil {
 		return nil, err
 	}
 	return &storageExtension{cfg: cfg, logger: set.Logger, hasher: hasher, retentionDeleted: deleted, retentionFailures: failures}, nil

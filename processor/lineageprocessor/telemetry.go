@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/eventlineage/lineage/internal/counters"
 )
 
 const (
@@ -46,13 +48,9 @@ type telemetry struct {
 func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scopeName)
 	t := &telemetry{}
+	cs := counters.New(m, metricPfx)
 	var errs, err error
-	counter := func(name, desc, unit string) metric.Int64Counter {
-		var c metric.Int64Counter
-		c, err = m.Int64Counter(metricPfx+name, metric.WithDescription(desc), metric.WithUnit(unit))
-		errs = errors.Join(errs, err)
-		return c
-	}
+	counter := cs.Counter
 	t.spansReceived = counter("spans_received", "Spans received by the lineage processor.", "{span}")
 	t.spansSent = counter("spans_sent", "Spans passed on by the lineage processor (held ones included when released).", "{span}")
 	t.edges = counter("edges", "Parent edges recovered, by rule (attribute lineage.rule).", "{edge}")
@@ -75,7 +73,7 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	errs = errors.Join(errs, err)
 	t.heldLogsGauge, err = m.Int64ObservableGauge(metricPfx+"held_log_records", metric.WithDescription("Log records currently held."), metric.WithUnit("{record}"))
 	errs = errors.Join(errs, err)
-	if errs != nil {
+	if errs = errors.Join(cs.Err(), errs); errs != nil {
 		return nil, errs
 	}
 	t.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {

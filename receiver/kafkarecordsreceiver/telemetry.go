@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/eventlineage/lineage/internal/counters"
 	"github.com/eventlineage/lineage/internal/recordfact"
 )
 
@@ -40,13 +41,9 @@ type lagSource interface {
 func newTelemetry(set component.TelemetrySettings, src lagSource) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scopeName)
 	t := &telemetry{}
+	cs := counters.New(m, metricPfx)
 	var errs, err error
-	counter := func(name, desc, unit string) metric.Int64Counter {
-		var c metric.Int64Counter
-		c, err = m.Int64Counter(metricPfx+name, metric.WithDescription(desc), metric.WithUnit(unit))
-		errs = errors.Join(errs, err)
-		return c
-	}
+	counter := cs.Counter
 	t.facts = counter("facts", "Record facts the next consumer accepted, by cluster.", "{fact}")
 	t.duplicates = counter("duplicates", "Records read again at an offset already emitted (after a broker restart or offset reset) and skipped, by cluster.", "{record}")
 	t.malformed = counter("malformed_headers", "Records whose trace-context header is present but malformed (attribute header), by cluster; the fact then has no trace id.", "{record}")
@@ -56,7 +53,7 @@ func newTelemetry(set component.TelemetrySettings, src lagSource) (*telemetry, e
 		metric.WithDescription("High watermark (from fetches and listed every topic_discovery_interval) minus the next offset to read, by cluster, topic and partition; known once a record of the partition was read."),
 		metric.WithUnit("{record}"))
 	errs = errors.Join(errs, err)
-	if errs != nil {
+	if errs = errors.Join(cs.Err(), errs); errs != nil {
 		return nil, errs
 	}
 	t.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
