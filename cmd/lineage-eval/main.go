@@ -30,10 +30,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/eventlineage/lineage/internal/captureeval"
 	"github.com/eventlineage/lineage/processor/lineageprocessor"
@@ -50,7 +48,7 @@ const factsFile = "facts.jsonl"
 // facts of the capture in dir when it has them.
 func processorStitch(mode lineageprocessor.Mode, cfgFile, dir string) captureeval.StitchFunc {
 	return func(td ptrace.Traces) (ptrace.Traces, error) {
-		cfg, err := processorConfig(cfgFile)
+		cfg, err := lineageprocessor.LoadConfig(cfgFile)
 		if err != nil {
 			return ptrace.Traces{}, err
 		}
@@ -61,27 +59,6 @@ func processorStitch(mode lineageprocessor.Mode, cfgFile, dir string) captureeva
 		}
 		return lineageprocessor.Stitch(cfg, td, facts)
 	}
-}
-
-// processorConfig reads a lineage processor configuration (the YAML under `lineage:` in a
-// collector configuration) over the defaults; "" gives the defaults.
-func processorConfig(file string) (*lineageprocessor.Config, error) {
-	cfg := lineageprocessor.NewFactory().CreateDefaultConfig().(*lineageprocessor.Config)
-	if file == "" {
-		return cfg, nil
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	var raw map[string]any
-	if err := yaml.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if err := confmap.NewFromStringMap(raw).Unmarshal(cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	return cfg, nil
 }
 
 // readFacts reads an OTLP/JSON logs file (one LogsData per line) into one plog.Logs; a missing

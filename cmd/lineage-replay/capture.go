@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/eventlineage/lineage/internal/loadgen"
 	"github.com/eventlineage/lineage/internal/recordfact"
 )
 
@@ -133,7 +134,7 @@ func decode[T any](f func() (T, error)) (v T, err error) {
 
 func latestSpanEnd(td ptrace.Traces) time.Time {
 	var m pcommon.Timestamp
-	forEachSpan(td, func(s ptrace.Span) { m = max(m, s.EndTimestamp(), s.StartTimestamp()) })
+	loadgen.ForEachSpan(td, func(s ptrace.Span) { m = max(m, s.EndTimestamp(), s.StartTimestamp()) })
 	return m.AsTime()
 }
 
@@ -182,7 +183,7 @@ func (c *capture) shift(d time.Duration) {
 			})
 			continue
 		}
-		forEachSpan(b.traces, func(s ptrace.Span) {
+		loadgen.ForEachSpan(b.traces, func(s ptrace.Span) {
 			s.SetStartTimestamp(move(s.StartTimestamp()))
 			s.SetEndTimestamp(move(s.EndTimestamp()))
 			for j := 0; j < s.Events().Len(); j++ {
@@ -190,18 +191,6 @@ func (c *capture) shift(d time.Duration) {
 				e.SetTimestamp(move(e.Timestamp()))
 			}
 		})
-	}
-}
-
-func forEachSpan(td ptrace.Traces, f func(ptrace.Span)) {
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		ss := td.ResourceSpans().At(i).ScopeSpans()
-		for j := 0; j < ss.Len(); j++ {
-			spans := ss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				f(spans.At(k))
-			}
-		}
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/eventlineage/lineage/internal/loadgen"
 	"github.com/eventlineage/lineage/internal/recordfact"
 )
 
@@ -165,7 +166,7 @@ func startReceiver(t *testing.T, a *arrival) string {
 		}
 		a.kinds = append(a.kinds, "spans")
 		a.spans += td.SpanCount()
-		forEachSpan(td, func(s ptrace.Span) { a.latest = max(a.latest, s.EndTimestamp()) })
+		loadgen.ForEachSpan(td, func(s ptrace.Span) { a.latest = max(a.latest, s.EndTimestamp()) })
 		return nil
 	})
 	require.NoError(t, err)

@@ -3,10 +3,13 @@ package lineageprocessor // import "github.com/eventlineage/lineage/processor/li
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -14,7 +17,30 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
 )
+
+// LoadConfig reads a lineage processor configuration file (the YAML under `lineage:` in a
+// collector configuration) over the defaults, for offline stitching (lineage-eval, tests); ""
+// gives the defaults.
+func LoadConfig(file string) (*Config, error) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	if file == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := confmap.NewFromStringMap(raw).Unmarshal(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return cfg, nil
+}
 
 // Stitch runs the processor offline over a complete set of spans (e.g. a whole capture, for
 // `lineage-eval --stitch`): the record facts (kafka_records receiver output; may be empty) and

@@ -12,10 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/eventlineage/lineage/internal/captureeval"
 	"github.com/eventlineage/lineage/processor/lineageprocessor"
@@ -89,11 +87,7 @@ func Stitched(tb testing.TB, name string) ptrace.Traces {
 // (e2e/config/lineage-processor.yaml) over the defaults.
 func HarnessConfig(tb testing.TB) *lineageprocessor.Config {
 	tb.Helper()
-	cfg := lineageprocessor.NewFactory().CreateDefaultConfig().(*lineageprocessor.Config)
-	data, err := os.ReadFile(filepath.Join(Root(), "e2e", "config", "lineage-processor.yaml"))
+	cfg, err := lineageprocessor.LoadConfig(filepath.Join(Root(), "e2e", "config", "lineage-processor.yaml"))
 	require.NoError(tb, err)
-	var raw map[string]any
-	require.NoError(tb, yaml.Unmarshal(data, &raw))
-	require.NoError(tb, confmap.NewFromStringMap(raw).Unmarshal(cfg))
 	return cfg
 }
