@@ -43,7 +43,7 @@ javatest:
 
 ## integration: against real servers: the receivers against a Kafka broker started by e2e/bin/kafka.sh
 ## on 127.0.0.1:39092 (controller 39093; a broker restart included; fetches the Kafka distribution as
-## the harness does), the lineage store suite against PostgreSQL (e2e/bin/postgres.sh, 127.0.0.1:35432),
+## the harness does), the lineage store suite against PostgreSQL (e2e/bin/postgres.sh, 127.0.0.1:25432),
 ## and the lineage exporter's outage test (its own PostgreSQL, stopped and restarted mid-run)
 integration:
 	FETCH_APPS=0 e2e/bin/fetch.sh

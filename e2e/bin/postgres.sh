@@ -5,13 +5,14 @@
 #   postgres.sh stop     fast shutdown (pg_ctl -m fast), data kept for the next start
 #   postgres.sh status   print the DSN and exit 0 when it accepts connections, else exit 3
 #   postgres.sh dsn      print the DSN
-# Env: LINEAGE_PG_PORT (default 35432), LINEAGE_PG_DIR (default ${TMPDIR:-/tmp}/lineage-pg: data/,
+# Env: LINEAGE_PG_PORT (default 25432: below Linux's ephemeral port range 32768-60999, where a
+# client socket of an earlier test, e.g. the Kafka integration test's, can hold the port), LINEAGE_PG_DIR (default ${TMPDIR:-/tmp}/lineage-pg: data/,
 # postgres.log, the socket directory), LINEAGE_PG_START_TIMEOUT (default 60 s).
 # Uses the Debian packages' binaries (/usr/lib/postgresql/*/bin, the newest); when run as root the
 # server runs as user postgres (it refuses root).
 set -euo pipefail
 
-PORT="${LINEAGE_PG_PORT:-35432}"
+PORT="${LINEAGE_PG_PORT:-25432}"
 DIR="${LINEAGE_PG_DIR:-${TMPDIR:-/tmp}/lineage-pg}"
 DATA="$DIR/data"
 LOG="$DIR/postgres.log"
@@ -21,7 +22,7 @@ DB=lineage
 DSN="postgres://postgres@127.0.0.1:$PORT/$DB?sslmode=disable"
 
 die() { echo "postgres.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,11p' "$0" >&2; exit 2; }
+usage() { sed -n '2,12p' "$0" >&2; exit 2; }
 
 BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
 [[ -n "$BIN" && -x "$BIN/pg_ctl" && -x "$BIN/initdb" ]] ||
