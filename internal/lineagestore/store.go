@@ -7,8 +7,6 @@ package lineagestore // import "github.com/eventlineage/lineage/internal/lineage
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -65,14 +63,6 @@ func ParseRecordID(s string) (RecordID, error) {
 		return RecordID{}, fmt.Errorf("record id %q: %w", s, err)
 	}
 	return r, nil
-}
-
-// Key is the store's 63-bit surrogate key of a record: the first 8 bytes of SHA-256 over
-// String(), sign bit cleared. Deterministic, so writers never look an event up before writing an
-// edge to it; two records collide with probability ~n²/2⁶⁴ (5·10⁻⁸ at 10⁶ stored events).
-func (r RecordID) Key() int64 {
-	sum := sha256.Sum256([]byte(r.String()))
-	return int64(binary.BigEndian.Uint64(sum[:8]) &^ (1 << 63))
 }
 
 // Event is one Kafka record as the store knows it. Several writes describe the same event (its

@@ -30,9 +30,9 @@ const (
 	datasetEvents  = 1_000_000
 	lineageDepth   = 10
 	// datasetVersion names the kept dataset: change it when benchUnits changes, or when a
-	// migration leaves the kept dataset unreadable by older code (v2: schema 4), so that a
+	// migration leaves the kept dataset unreadable by older code (v2: schema 4; v3: schema 5, random trace ids), so that a
 	// checkout of older code keeps its own.
-	datasetVersion = "v2"
+	datasetVersion = "v3"
 )
 
 var benchBase = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
@@ -47,7 +47,7 @@ func benchUnits(from, n int) *lineagestore.Batch {
 	}
 	for u := from; u < from+n; u++ {
 		t0 := benchBase.Add(time.Duration(u) * 80 * time.Millisecond)
-		trace := fmt.Sprintf("%032x", u+1)
+		trace := fmt.Sprintf("%016x%016x", rand.New(rand.NewPCG(uint64(u), 1)).Uint64(), u+1)
 		add := func(r lineagestore.RecordID, at time.Time, step int) {
 			b.Events = append(b.Events, lineagestore.Event{Record: r, ProducedAt: at, TraceID: trace, Producer: fmt.Sprint("svc-", step%7),
 				KeyHash: fmt.Sprintf("%064x", u%5000)})

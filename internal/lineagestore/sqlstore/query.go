@@ -206,7 +206,7 @@ func (s *Store) findEvent(ctx context.Context, id lineagestore.RecordID) (stored
 	if err := id.Validate(); err != nil {
 		return storedEvent{}, invalid(fmt.Errorf("record id %s: %w", id, err))
 	}
-	se, err := s.eventByKey(ctx, id.Key())
+	se, err := s.eventByRecord(ctx, id)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return se, err
 	}
@@ -217,7 +217,7 @@ func (s *Store) findEvent(ctx context.Context, id lineagestore.RecordID) (stored
 	for _, c := range ids[1:] {
 		alt := id
 		alt.Cluster = c
-		se, err := s.eventByKey(ctx, alt.Key())
+		se, err := s.eventByRecord(ctx, alt)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return se, err
 		}
@@ -225,8 +225,9 @@ func (s *Store) findEvent(ctx context.Context, id lineagestore.RecordID) (stored
 	return storedEvent{}, fmt.Errorf("event %s: %w", id, lineagestore.ErrNotFound)
 }
 
-func (s *Store) eventByKey(ctx context.Context, key int64) (storedEvent, error) {
-	return scanEvent(s.r.QueryRowContext(ctx, s.d.bind("SELECT "+eventColumns+" FROM "+eventFrom+" WHERE e.key = ?"), key))
+func (s *Store) eventByRecord(ctx context.Context, r lineagestore.RecordID) (storedEvent, error) {
+	return scanEvent(s.r.QueryRowContext(ctx, s.d.bind("SELECT "+eventColumns+" FROM "+eventFrom+
+		" WHERE e.topic = ? AND e.part = ? AND e.off = ? AND e.cluster = ?"), r.Topic, r.Partition, r.Offset, r.Cluster))
 }
 
 // Event returns one event with its touchpoints (by start time) and its direct edges.
@@ -269,7 +270,7 @@ func nonNil[T any](s []T) []T {
 const touchpointColumns = `t.event_id, e.cluster, e.topic, e.part, e.off, t.trace_id, t.span_id, t.parent_span_id, t.service,
 	t.operation, t.kind, t.start_at, t.end_at, t.cluster_name, t.connector, t.state_store, t.store_operation, t.rule`
 
-// touchpointsOf returns the touchpoints of the events (by start time, then span id), by event key.
+// touchpointsOf returns the touchpoints of the events (by start time, then span id), by event id.
 func (s *Store) touchpointsOf(ctx context.Context, ids []int64) (map[int64][]lineagestore.Touchpoint, error) {
 	out := map[int64][]lineagestore.Touchpoint{}
 	for start := 0; start < len(ids); start += inChunk {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/eventlineage/lineage/internal/lineagestore"
@@ -11,7 +12,8 @@ import (
 // free again within milliseconds, so exporters' writes interleave with a big delete.
 const retentionChunk = 2000
 
-// ApplyRetention deletes the events r no longer allows, oldest written first, with their
+// ApplyRetention deletes the events r no longer allows, oldest written first (in id order: ids
+// are given in written order), with their
 // touchpoints, the edges into and out of them and the pending edges into them, chunk by chunk;
 // pending edges older than MaxAge go too. It returns the number of events deleted.
 func (s *Store) ApplyRetention(ctx context.Context, r lineagestore.Retention) (int64, error) {
@@ -22,7 +24,7 @@ func (s *Store) ApplyRetention(ctx context.Context, r lineagestore.Retention) (i
 	if r.MaxAge > 0 {
 		cutoff := nanos(s.now().Add(-r.MaxAge))
 		for {
-			n, err := s.deleteOldest(ctx, "WHERE written_at < ?", []any{cutoff}, retentionChunk)
+			n, err := s.deleteOldest(ctx, cutoff, retentionChunk)
 			deleted += n
 			if err != nil {
 				return deleted, fmt.Errorf("retention by age: %w", err)
@@ -41,7 +43,7 @@ func (s *Store) ApplyRetention(ctx context.Context, r lineagestore.Retention) (i
 			return deleted, fmt.Errorf("retention by count: %w", err)
 		}
 		for excess := total - r.MaxEvents; excess > 0; {
-			n, err := s.deleteOldest(ctx, "", nil, int(min(excess, retentionChunk)))
+			n, err := s.deleteOldest(ctx, 0, int(min(excess, retentionChunk)))
 			deleted += n
 			if err != nil {
 				return deleted, fmt.Errorf("retention by count: %w", err)
@@ -55,31 +57,34 @@ func (s *Store) ApplyRetention(ctx context.Context, r lineagestore.Retention) (i
 	return deleted, nil
 }
 
-// deleteOldest deletes up to limit of the oldest written events matching where, with everything
-// that hangs on them, in one transaction.
-func (s *Store) deleteOldest(ctx context.Context, where string, args []any, limit int) (int64, error) {
+// deleteOldest deletes up to limit of the oldest written events, only those written before
+// writtenBefore when it is not 0, with everything that hangs on them, in one transaction. The
+// oldest are the lowest ids; their written_at is checked in id order and the walk stops at the
+// first too young: where concurrent PostgreSQL writers committed ids slightly out of clock order,
+// an event may outlive its age by that transaction's duration, never the other way.
+func (s *Store) deleteOldest(ctx context.Context, writtenBefore int64, limit int) (int64, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	rows, err := tx.QueryContext(ctx, s.d.bind("SELECT id FROM events "+where+" ORDER BY written_at, id LIMIT ?"), append(args, limit)...)
+	rows, err := tx.QueryContext(ctx, s.d.bind("SELECT id, written_at FROM events ORDER BY id LIMIT ?"), limit)
 	if err != nil {
 		return 0, err
 	}
 	var ids []int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var id, written int64
+		if err := rows.Scan(&id, &written); err != nil {
 			rows.Close()
 			return 0, err
 		}
+		if writtenBefore != 0 && written >= writtenBefore {
+			break
+		}
 		ids = append(ids, id)
 	}
-	if err := rows.Close(); err != nil {
-		return 0, err
-	}
-	if err := rows.Err(); err != nil {
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return 0, err
 	}
 	if len(ids) == 0 {

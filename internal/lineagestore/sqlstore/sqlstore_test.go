@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -145,6 +147,13 @@ func TestSQLiteUpgradesOlderSchema(t *testing.T) {
 	assert.Equal(t, 2, idx, "migrations 2 and 3")
 	require.NoError(t, s.r.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('touchpoints_service', 'touchpoints_start')").Scan(&idx))
 	assert.Zero(t, idx, "indexes dropped by migrations 2 and 3")
+	require.NoError(t, s.r.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('events_key', 'events_written')").Scan(&idx))
+	assert.Zero(t, idx, "indexes dropped by migration 5")
+	var unique int
+	require.NoError(t, s.r.QueryRow(`SELECT "unique" FROM pragma_index_list('events') WHERE name = 'events_record'`).Scan(&unique))
+	assert.Equal(t, 1, unique, "migration 5: the record's coordinates are the events' unique key")
+	require.NoError(t, s.r.QueryRow("SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'key'").Scan(&idx))
+	assert.Zero(t, idx, "column dropped by migration 5")
 }
 
 // TestSQLiteMigrationRenumbersEvents: rows written under schema 3 (events keyed by
@@ -169,14 +178,14 @@ func TestSQLiteMigrationRenumbersEvents(t *testing.T) {
 	b := lineagestore.RecordID{Cluster: "c", Topic: "out", Offset: 2}
 	for i, r := range []lineagestore.RecordID{a, b} {
 		_, err = db.Exec("INSERT INTO events (id, cluster, topic, part, off, written_at) VALUES (?, ?, ?, 0, ?, ?)",
-			r.Key(), r.Cluster, r.Topic, r.Offset, i+1)
+			schema3Key(r), r.Cluster, r.Topic, r.Offset, i+1)
 		require.NoError(t, err)
 	}
-	_, err = db.Exec("INSERT INTO touchpoints (trace_id, span_id, event_id, kind) VALUES ('t', 'sa', ?, 'produce')", a.Key())
+	_, err = db.Exec("INSERT INTO touchpoints (trace_id, span_id, event_id, kind) VALUES ('t', 'sa', ?, 'produce')", schema3Key(a))
 	require.NoError(t, err)
-	_, err = db.Exec("INSERT INTO edges (from_id, to_id, derivation) VALUES (?, ?, 'measured')", a.Key(), b.Key())
+	_, err = db.Exec("INSERT INTO edges (from_id, to_id, derivation) VALUES (?, ?, 'measured')", schema3Key(a), schema3Key(b))
 	require.NoError(t, err)
-	_, err = db.Exec("INSERT INTO pending_edges (trace_id, span_id, to_id, derivation, written_at) VALUES ('t', 'sx', ?, 'derived', 1)", b.Key())
+	_, err = db.Exec("INSERT INTO pending_edges (trace_id, span_id, to_id, derivation, written_at) VALUES ('t', 'sx', ?, 'derived', 1)", schema3Key(b))
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
@@ -212,10 +221,18 @@ func TestSQLiteMigrationRenumbersEvents(t *testing.T) {
 	assert.Equal(t, int64(3), mustEventID(t, s, x), "a new event takes the next id")
 }
 
+// schema3Key is how schemas 1-3 keyed an event: the first 8 bytes of SHA-256 over the record's
+// String(), sign bit cleared.
+func schema3Key(r lineagestore.RecordID) int64 {
+	sum := sha256.Sum256([]byte(r.String()))
+	return int64(binary.BigEndian.Uint64(sum[:8]) &^ (1 << 63))
+}
+
 func mustEventID(t *testing.T, s *Store, r lineagestore.RecordID) int64 {
 	t.Helper()
 	var id int64
-	require.NoError(t, s.r.QueryRow("SELECT id FROM events WHERE key = ?", r.Key()).Scan(&id))
+	require.NoError(t, s.r.QueryRow("SELECT id FROM events WHERE topic = ? AND part = ? AND off = ? AND cluster = ?",
+		r.Topic, r.Partition, r.Offset, r.Cluster).Scan(&id))
 	return id
 }
 

@@ -58,6 +58,8 @@ type Store struct {
 	c *sql.DB
 	// now is the clock of written_at and of age retention.
 	now func() time.Time
+	// stmts holds the writer's prepared inserts (stmtcache.go).
+	stmts stmtCache
 
 	// Group commit (group.go): Write hands batches to the writer goroutines over writes.
 	writes  chan *writeRequest
@@ -90,7 +92,8 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	// NORMAL in WAL mode: a commit survives a process crash; only an OS crash or power loss may
 	// lose the last transactions, which the exporter's retry cannot tell from a failed write.
 	q.Add("_pragma", "synchronous(NORMAL)")
-	// No foreign keys: edges name events by key before their events are written.
+	// No foreign keys: a write names only events it upserted itself, and checking that again
+	// would cost every touchpoint and edge another lookup.
 	q.Add("_pragma", "foreign_keys(OFF)")
 	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", sqliteCacheKiB))
 	q.Add("_pragma", "temp_store(MEMORY)")
@@ -190,7 +193,7 @@ func (s *Store) checkpointer() {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopWriters()
-		err := s.w.Close()
+		err := errors.Join(s.stmts.close(), s.w.Close())
 		if s.r != nil && s.r != s.w {
 			err = errors.Join(err, s.r.Close())
 		}

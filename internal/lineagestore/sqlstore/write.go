@@ -60,6 +60,7 @@ func (s *Store) writeOne(ctx context.Context, p *preparedBatch) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write: commit: %w", err)
 	}
+	s.stmts.prepareMissing(ctx, s.w)
 	return nil
 }
 
@@ -68,19 +69,24 @@ func (s *Store) writeOne(ctx context.Context, p *preparedBatch) error {
 type preparedBatch struct {
 	clusters         []lineagestore.Cluster // explicit
 	impliedClusters  []lineagestore.Cluster // from Event.ClusterName
-	events           []eventRow
+	events           []lineagestore.Event
 	touchpoints      []lineagestore.Touchpoint
-	touchpointEvents []int64 // event key of touchpoints[i]
-	edges            []edgeRow
+	touchpointEvents []lineagestore.RecordID // event of touchpoints[i]
+	edges            []recordEdge
 	pending          []lineagestore.PendingEdge
-	pendingTo        []int64
+	pendingTo        []lineagestore.RecordID
 }
 
-type eventRow struct {
-	id int64
-	e  lineagestore.Event
+// recordEdge is an edge between records, before their events have ids.
+type recordEdge struct {
+	from, to lineagestore.RecordID
+	e        lineagestore.Edge
 }
 
+// eventIDs maps the records of a batch to their events' ids in the store.
+type eventIDs map[lineagestore.RecordID]int64
+
+// edgeRow is an edge between stored events.
 type edgeRow struct {
 	from, to int64
 	e        lineagestore.Edge
@@ -97,16 +103,15 @@ var derivations = map[string]bool{
 
 func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 	p := &preparedBatch{}
-	events := map[int64]int{} // key → index in p.events
-	addEvent := func(e lineagestore.Event) int64 {
-		id := e.Record.Key()
-		if i, ok := events[id]; ok {
-			p.events[i].e.Merge(e)
-			return id
+	events := map[lineagestore.RecordID]int{} // → index in p.events
+	addEvent := func(e lineagestore.Event) lineagestore.RecordID {
+		if i, ok := events[e.Record]; ok {
+			p.events[i].Merge(e)
+			return e.Record
 		}
-		events[id] = len(p.events)
-		p.events = append(p.events, eventRow{id: id, e: e})
-		return id
+		events[e.Record] = len(p.events)
+		p.events = append(p.events, e)
+		return e.Record
 	}
 
 	explicit := map[string]int{}
@@ -137,7 +142,7 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 	}
 	type tpKey struct {
 		trace, span string
-		event       int64
+		event       lineagestore.RecordID
 	}
 	seenTP := map[tpKey]bool{}
 	for i, t := range b.Touchpoints {
@@ -153,7 +158,7 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 		p.touchpoints = append(p.touchpoints, t)
 		p.touchpointEvents = append(p.touchpointEvents, id)
 	}
-	edges := map[[2]int64]int{}
+	edges := map[[2]lineagestore.RecordID]int{}
 	for i, e := range b.Edges {
 		if err := validateEdge(e, true); err != nil {
 			return nil, fmt.Errorf("write: edge %d: %w", i, err)
@@ -163,7 +168,7 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 		if from == to {
 			continue // a self-edge: see dedupeEdges
 		}
-		k := [2]int64{from, to}
+		k := [2]lineagestore.RecordID{from, to}
 		if j, ok := edges[k]; ok {
 			if replacesEdge(p.edges[j].e, e) {
 				p.edges[j].e = e
@@ -171,7 +176,7 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 			continue
 		}
 		edges[k] = len(p.edges)
-		p.edges = append(p.edges, edgeRow{from: from, to: to, e: e})
+		p.edges = append(p.edges, recordEdge{from: from, to: to, e: e})
 	}
 	for i, pe := range b.PendingEdges {
 		if pe.From.TraceID == "" || pe.From.SpanID == "" {
@@ -186,16 +191,16 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 		p.pending = append(p.pending, pe)
 		p.pendingTo = append(p.pendingTo, addEvent(lineagestore.Event{Record: pe.Edge.To}))
 	}
-	p.sortByKey()
+	// Concurrent PostgreSQL transactions then lock the events they share in the same order (no
+	// deadlock between two writes naming the same events). Touchpoints and edges are ordered by
+	// event id once the ids are known (touchpointsByID, edgesByID).
+	slices.SortFunc(p.events, func(a, b lineagestore.Event) int { return compareRecords(a.Record, b.Record) })
 	return p, nil
 }
 
-// sortByKey orders the events by key: concurrent PostgreSQL transactions then lock the events
-// they share in the same order (no deadlock between two writes naming the same events).
-// Touchpoints and edges are ordered by event id once the ids are known (touchpointsByID,
-// edgesByID).
-func (p *preparedBatch) sortByKey() {
-	slices.SortFunc(p.events, func(a, b eventRow) int { return cmp.Compare(a.id, b.id) })
+func compareRecords(a, b lineagestore.RecordID) int {
+	return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset),
+		strings.Compare(a.Cluster, b.Cluster))
 }
 
 func validateEvent(e lineagestore.Event) error {
@@ -241,28 +246,31 @@ func replacesEdge(old, new lineagestore.Edge) bool {
 	return old.Derivation != lineagestore.DerivationMeasured && new.Derivation == lineagestore.DerivationMeasured
 }
 
-// touchpointsByID returns the touchpoints with their events' ids (ids: key → id), ordered by
-// their table's key: concurrent PostgreSQL writes then meet on shared rows in one order, and the
-// inserts walk the b-tree forward.
-func (p *preparedBatch) touchpointsByID(ids map[int64]int64) ([]lineagestore.Touchpoint, []int64) {
-	idx := make([]int, len(p.touchpoints))
-	for i := range idx {
-		idx[i] = i
+// touchpointsByID returns the touchpoints with their events' ids, ordered by their table's key:
+// concurrent PostgreSQL writes then meet on shared rows in one order, and the inserts walk the
+// b-tree forward.
+func (p *preparedBatch) touchpointsByID(ids eventIDs) ([]lineagestore.Touchpoint, []int64) {
+	type row struct {
+		i  int
+		id int64
 	}
-	slices.SortFunc(idx, func(a, b int) int {
-		ta, tb := &p.touchpoints[a], &p.touchpoints[b]
-		return cmp.Or(cmp.Compare(ids[p.touchpointEvents[a]], ids[p.touchpointEvents[b]]),
-			strings.Compare(ta.TraceID, tb.TraceID), strings.Compare(ta.SpanID, tb.SpanID))
+	rows := make([]row, len(p.touchpoints))
+	for i, r := range p.touchpointEvents {
+		rows[i] = row{i, ids[r]}
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		ta, tb := &p.touchpoints[a.i], &p.touchpoints[b.i]
+		return cmp.Or(cmp.Compare(a.id, b.id), strings.Compare(ta.TraceID, tb.TraceID), strings.Compare(ta.SpanID, tb.SpanID))
 	})
-	tps, evs := make([]lineagestore.Touchpoint, len(idx)), make([]int64, len(idx))
-	for i, j := range idx {
-		tps[i], evs[i] = p.touchpoints[j], ids[p.touchpointEvents[j]]
+	tps, evs := make([]lineagestore.Touchpoint, len(rows)), make([]int64, len(rows))
+	for i, r := range rows {
+		tps[i], evs[i] = p.touchpoints[r.i], r.id
 	}
 	return tps, evs
 }
 
-// edgesByID returns the edges between event ids (ids: key → id), ordered by their key.
-func (p *preparedBatch) edgesByID(ids map[int64]int64) []edgeRow {
+// edgesByID returns the edges between event ids, ordered by their key.
+func (p *preparedBatch) edgesByID(ids eventIDs) []edgeRow {
 	out := make([]edgeRow, len(p.edges))
 	for i, e := range p.edges {
 		out[i] = edgeRow{from: ids[e.from], to: ids[e.to], e: e.e}
@@ -289,11 +297,11 @@ func (w *batchWriter) write(ctx context.Context, p *preparedBatch) error {
 	if err := w.clusters(ctx, p.impliedClusters, "DO NOTHING"); err != nil {
 		return err
 	}
-	if err := w.events(ctx, p.events); err != nil {
+	ids, err := w.events(ctx, p.events)
+	if err != nil {
 		return err
 	}
-	ids, err := w.eventIDs(ctx, p.events)
-	if err != nil {
+	if err := w.eventIDs(ctx, p.events, ids); err != nil {
 		return err
 	}
 	tps, tpEvents := p.touchpointsByID(ids)
@@ -358,41 +366,54 @@ func (s *Store) lockTraces(ctx context.Context, tx *sql.Tx, p *preparedBatch) er
 const traceLockClass = 0x7472
 
 // insertRows runs prefix VALUES (...),(...) suffix over rows in chunks that fit the dialect's
-// parameter limit; row(i) returns the values of row i.
-func (w *batchWriter) insertRows(ctx context.Context, what, prefix, suffix string, n, cols int, row func(i int, args []any) []any) error {
-	per := max(w.s.d.maxParams/cols, 1)
-	per = min(per, 500)
+// parameter limit, each a statement of the store's cache; row(i) returns the values of row i.
+// With returned, the statements' RETURNING rows are handed to it.
+func (w *batchWriter) insertRows(ctx context.Context, what, prefix, suffix string, n, cols int, row func(i int, args []any) []any,
+	returned func(*sql.Rows) error,
+) error {
+	per := min(max(w.s.d.maxParams/cols, 1), maxRowsPerInsert)
 	args := make([]any, 0, per*cols)
-	var stmt *sql.Stmt
-	stmtRows := 0
-	defer func() {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}()
-	for start := 0; start < n; start += per {
-		end := min(start+per, n)
+	start := 0
+	for _, size := range chunkSizes(n, per) {
 		args = args[:0]
-		for i := start; i < end; i++ {
+		for i := start; i < start+size; i++ {
 			args = row(i, args)
 		}
-		if stmt == nil || stmtRows != end-start {
-			if stmt != nil {
-				stmt.Close()
-			}
-			var err error
-			stmt, err = w.tx.PrepareContext(ctx, w.s.d.bind(prefix+" VALUES "+placeholders(end-start, cols)+" "+suffix))
-			if err != nil {
-				return fmt.Errorf("%s: prepare: %w", what, err)
-			}
-			stmtRows = end - start
+		start += size
+		stmt, err := w.s.stmts.stmt(ctx, w.tx, w.s.d.bind(prefix+" VALUES "+placeholders(size, cols)+" "+suffix))
+		if err != nil {
+			return fmt.Errorf("%s: prepare: %w", what, err)
 		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		err = execStmt(ctx, stmt, args, returned)
+		stmt.Close()
+		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return nil
 }
+
+func execStmt(ctx context.Context, stmt *sql.Stmt, args []any, returned func(*sql.Rows) error) error {
+	if returned == nil {
+		_, err := stmt.ExecContext(ctx, args...)
+		return err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		if err := returned(rows); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	return errors.Join(rows.Err(), rows.Close())
+}
+
+// maxRowsPerInsert bounds the rows of one multi-row INSERT: beyond it a bigger statement saves
+// nothing measurable and its parse and bind buffers only grow.
+const maxRowsPerInsert = 500
 
 // changedClusters drops the explicit mappings the store holds already. Nearly every batch
 // repeats its clusters, and an upsert that updates locks the row until commit even when the name
@@ -436,11 +457,11 @@ func (w *batchWriter) changedClusters(ctx context.Context, cs []lineagestore.Clu
 
 func (w *batchWriter) clusters(ctx context.Context, cs []lineagestore.Cluster, onConflict string) error {
 	return w.insertRows(ctx, "clusters", "INSERT INTO clusters (id, name)", "ON CONFLICT (id) "+onConflict, len(cs), 2,
-		func(i int, args []any) []any { return append(args, cs[i].ID, cs[i].Name) })
+		func(i int, args []any) []any { return append(args, cs[i].ID, cs[i].Name) }, nil)
 }
 
 // eventUpsert merges like Event.Merge, in SQL, against the stored row.
-const eventUpsert = `ON CONFLICT (key) DO UPDATE SET
+const eventUpsert = `ON CONFLICT (topic, part, off, cluster) DO UPDATE SET
 	key_hash    = CASE WHEN events.key_hash = '' THEN excluded.key_hash ELSE events.key_hash END,
 	ts          = CASE WHEN events.ts = 0 THEN excluded.ts ELSE events.ts END,
 	produced_at = CASE WHEN events.produced_at = 0 THEN excluded.produced_at ELSE events.produced_at END,
@@ -457,51 +478,78 @@ WHERE (events.key_hash = '' AND excluded.key_hash <> '')
    OR (events.producer = '' AND excluded.producer <> '')
    OR (events.tombstone = 0 AND excluded.tombstone = 1)`
 
-func (w *batchWriter) events(ctx context.Context, rows []eventRow) error {
-	return w.insertRows(ctx, "events",
-		"INSERT INTO events (key, cluster, topic, part, off, key_hash, ts, produced_at, sort_at, trace_id, producer, tombstone, written_at)",
-		eventUpsert, len(rows), 13,
+// events upserts the events and returns the ids of those it inserted or changed.
+func (w *batchWriter) events(ctx context.Context, rows []lineagestore.Event) (eventIDs, error) {
+	ids := make(eventIDs, len(rows))
+	err := w.insertRows(ctx, "events",
+		"INSERT INTO events (cluster, topic, part, off, key_hash, ts, produced_at, sort_at, trace_id, producer, tombstone, written_at)",
+		eventUpsert+" RETURNING "+eventIDColumns, len(rows), 12,
 		func(i int, args []any) []any {
-			e := rows[i].e
+			e := &rows[i]
 			ts, pa := nanos(e.Timestamp), nanos(e.ProducedAt)
 			sortAt := pa
 			if sortAt == 0 {
 				sortAt = ts
 			}
-			return append(args, rows[i].id, e.Record.Cluster, e.Record.Topic, e.Record.Partition, e.Record.Offset,
+			return append(args, e.Record.Cluster, e.Record.Topic, e.Record.Partition, e.Record.Offset,
 				e.KeyHash, ts, pa, sortAt, e.TraceID, e.Producer, boolInt(e.Tombstone), w.now)
-		})
+		},
+		func(rs *sql.Rows) error { return scanEventID(rs, ids) })
+	return ids, err
 }
 
-// eventIDs returns the store's id of each of the (just upserted) events: key → id.
-func (w *batchWriter) eventIDs(ctx context.Context, rows []eventRow) (map[int64]int64, error) {
-	ids := make(map[int64]int64, len(rows))
-	for start := 0; start < len(rows); start += inChunk {
-		chunk := rows[start:min(start+inChunk, len(rows))]
-		args := make([]any, len(chunk))
-		for i, r := range chunk {
-			args[i] = r.id
+// eventIDColumns and scanEventID read an event's id with its coordinates.
+const eventIDColumns = "id, cluster, topic, part, off"
+
+func scanEventID(rs *sql.Rows, ids eventIDs) error {
+	var id int64
+	var r lineagestore.RecordID
+	if err := rs.Scan(&id, &r.Cluster, &r.Topic, &r.Partition, &r.Offset); err != nil {
+		return err
+	}
+	ids[r] = id
+	return nil
+}
+
+// eventIDs completes ids (what the upsert returned) with the ids of the other events of rows: the
+// stored ones the upsert left unchanged. They are found by their coordinates, the
+// table's unique key: a join with their list, one probe of events_record per row (SQLite's CROSS
+// JOIN keeps the list outside; otherwise it scans the whole index for a long list; PostgreSQL
+// plans it freely and wants the list's types).
+func (w *batchWriter) eventIDs(ctx context.Context, rows []lineagestore.Event, ids eventIDs) error {
+	const row = "(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT))"
+	var missing []lineagestore.RecordID
+	for _, e := range rows {
+		if _, ok := ids[e.Record]; !ok {
+			missing = append(missing, e.Record)
 		}
-		rs, err := w.tx.QueryContext(ctx, w.s.d.bind("SELECT key, id FROM events WHERE key IN ("+questionMarks(len(args))+")"), args...)
+	}
+	for start := 0; start < len(missing); start += inChunk {
+		chunk := missing[start:min(start+inChunk, len(missing))]
+		args := make([]any, 0, 4*len(chunk))
+		for _, r := range chunk {
+			args = append(args, r.Topic, r.Partition, r.Offset, r.Cluster)
+		}
+		rs, err := w.tx.QueryContext(ctx, w.s.d.bind(`SELECT e.`+strings.ReplaceAll(eventIDColumns, ", ", ", e.")+`
+			FROM (VALUES `+strings.TrimSuffix(strings.Repeat(row+",", len(chunk)), ",")+`) AS v
+			CROSS JOIN events e WHERE e.topic = v.column1 AND e.part = v.column2 AND e.off = v.column3 AND e.cluster = v.column4`), args...)
 		if err != nil {
-			return nil, fmt.Errorf("event ids: %w", err)
+			return fmt.Errorf("event ids: %w", err)
 		}
 		for rs.Next() {
-			var key, id int64
-			if err := rs.Scan(&key, &id); err != nil {
+			if err := scanEventID(rs, ids); err != nil {
 				rs.Close()
-				return nil, fmt.Errorf("event ids: %w", err)
+				return fmt.Errorf("event ids: %w", err)
 			}
-			ids[key] = id
 		}
 		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
-			return nil, fmt.Errorf("event ids: %w", err)
+			return fmt.Errorf("event ids: %w", err)
 		}
 	}
 	if len(ids) != len(rows) {
-		return nil, fmt.Errorf("event ids: %d of %d events found after their upsert", len(ids), len(rows))
+		return fmt.Errorf("event ids: %d of %d events found after their upsert", len(ids), len(rows))
 	}
-	return ids, nil
+	return nil
 }
 
 func (w *batchWriter) touchpoints(ctx context.Context, tps []lineagestore.Touchpoint, eventIDs []int64) error {
@@ -513,7 +561,7 @@ func (w *batchWriter) touchpoints(ctx context.Context, tps []lineagestore.Touchp
 			t := tps[i]
 			return append(args, t.TraceID, t.SpanID, eventIDs[i], t.ParentSpanID, t.Service, t.Operation, t.Kind,
 				nanos(t.Start), nanos(t.End), t.ClusterName, t.Connector, t.StateStore, t.StoreOperation, t.Rule)
-		})
+		}, nil)
 }
 
 func (w *batchWriter) edges(ctx context.Context, rows []edgeRow) error {
@@ -525,7 +573,7 @@ func (w *batchWriter) edges(ctx context.Context, rows []edgeRow) error {
 		func(i int, args []any) []any {
 			e := rows[i].e
 			return append(args, rows[i].from, rows[i].to, e.Rule, e.Derivation, boolInt(e.Link), e.TraceID)
-		})
+		}, nil)
 }
 
 // spanEvents returns the events each of the spans touched (stored touchpoints, this transaction's
@@ -631,7 +679,7 @@ func (w *batchWriter) pendingEdges(ctx context.Context, pending []lineagestore.P
 			i := rows[j]
 			e := pending[i].Edge
 			return append(args, pending[i].From.TraceID, pending[i].From.SpanID, to[i], e.Rule, e.Derivation, boolInt(e.Link), e.TraceID, w.now)
-		})
+		}, nil)
 }
 
 // resolveStoredPending turns the stored pending edges whose span this batch's touchpoints bring
