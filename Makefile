@@ -42,7 +42,7 @@ javatest:
 	mvn -q -B -f e2e/apps/pom.xml test
 
 ## integration: against real servers: the receivers against a Kafka broker started by e2e/bin/kafka.sh
-## on 127.0.0.1:39092 (controller 39093; a broker restart included; fetches the Kafka distribution as
+## on 127.0.0.1:24092 (controller 24093; a broker restart included; fetches the Kafka distribution as
 ## the harness does), the lineage store suite against PostgreSQL (e2e/bin/postgres.sh, 127.0.0.1:25432),
 ## and the lineage exporter's outage test (its own PostgreSQL, stopped and restarted mid-run)
 integration:
@@ -100,8 +100,9 @@ bench: build
 ## under $${TMPDIR:-/tmp}/lineage-store-bench and a PostgreSQL schema); docs/performance.md
 .PHONY: bench-store
 bench-store:
-	dsn=$$(e2e/bin/postgres.sh start) && LINEAGE_TEST_POSTGRES_DSN=$$dsn \
-	  $(GO) test -run '^$$' -bench 'Write|Lineage|FindEvents|Topology|Outliers' -benchtime 200x ./internal/lineagestore/sqlstore
+	dsn=$$(e2e/bin/postgres.sh start) && export LINEAGE_TEST_POSTGRES_DSN=$$dsn && \
+	  $(GO) test -run '^$$' -bench 'Write|Lineage|FindEvents' -benchtime 200x ./internal/lineagestore/sqlstore && \
+	  $(GO) test -run '^$$' -bench 'Topology' -benchtime 5x ./internal/lineagestore/sqlstore
 
 ## ui: the web UI (web/, TypeScript) bundled by esbuild into internal/webui/dist, which the collector
 ## embeds; dist is committed, so `go build` needs no Node.js. Needs node 20+ and npm.

@@ -15,6 +15,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -71,10 +72,7 @@ func postgres(t *testing.T) (string, *pgServer) {
 		return dsn, p
 	}
 	// A private server: a free port, a directory the postgres user can reach.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	require.NoError(t, l.Close())
+	port := freePortBelowEphemeral(t)
 	dir, err := os.MkdirTemp("", "lineage-outage-pg-")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(dir, 0o755))
@@ -85,6 +83,21 @@ func postgres(t *testing.T) (string, *pgServer) {
 		_ = os.RemoveAll(dir)
 	})
 	return dsn, p
+}
+
+// freePortBelowEphemeral returns a free local port below Linux's ephemeral range (32768-60999):
+// the server is stopped mid-test, and a port of that range could meanwhile be taken by a client
+// socket, such as the collector's own reconnects to it.
+func freePortBelowEphemeral(t *testing.T) string {
+	for range 100 {
+		port := strconv.Itoa(20000 + rand.IntN(12000))
+		if l, err := net.Listen("tcp", "127.0.0.1:"+port); err == nil {
+			require.NoError(t, l.Close())
+			return port
+		}
+	}
+	t.Fatal("no free port in 20000-31999")
+	return ""
 }
 
 // freshDatabase creates a database of the test's own on the server of dsn and returns its DSN.

@@ -25,9 +25,11 @@ import (
 )
 
 const (
-	// Ports of this test's broker; other harness runs use 19092/19093 and 29092/29093.
-	itPort     = "39092"
-	itCtrlPort = "39093"
+	// Ports of this test's broker; other harness runs use 19092/19093 and 29092/29093. All below
+	// Linux's ephemeral port range (32768-60999), where a client socket of an earlier test could
+	// hold the port.
+	itPort     = "24092"
+	itCtrlPort = "24093"
 	itBroker   = "recv-it"
 	itAddr     = "127.0.0.1:" + itPort
 )

@@ -47,7 +47,7 @@ func benchUnits(from, n int) *lineagestore.Batch {
 	}
 	for u := from; u < from+n; u++ {
 		t0 := benchBase.Add(time.Duration(u) * 80 * time.Millisecond)
-		trace := fmt.Sprintf("%016x%016x", rand.New(rand.NewPCG(uint64(u), 1)).Uint64(), u+1)
+		trace := benchTraceID(u)
 		add := func(r lineagestore.RecordID, at time.Time, step int) {
 			b.Events = append(b.Events, lineagestore.Event{Record: r, ProducedAt: at, TraceID: trace, Producer: fmt.Sprint("svc-", step%7),
 				KeyHash: fmt.Sprintf("%064x", u%5000)})
@@ -74,6 +74,12 @@ func benchUnits(from, n int) *lineagestore.Batch {
 		}
 	}
 	return b
+}
+
+// benchTraceID is unit u's trace id: random like the agent's (a trace index then takes its
+// inserts at random places, as it does in production), unique by its second half.
+func benchTraceID(u int) string {
+	return fmt.Sprintf("%016x%016x", rand.New(rand.NewPCG(uint64(u), 1)).Uint64(), u+1)
 }
 
 func benchChainRecord(unit, k int) lineagestore.RecordID {
@@ -294,7 +300,7 @@ func BenchmarkFindEvents(b *testing.B) {
 				{"topic", lineagestore.EventQuery{Topic: "chain-7", Partition: &part}},
 				{"cluster-name", lineagestore.EventQuery{Cluster: "dc1", Topic: "side-3"}},
 				{"key-hash", lineagestore.EventQuery{KeyHash: fmt.Sprintf("%064x", 1234)}},
-				{"trace", lineagestore.EventQuery{TraceID: fmt.Sprintf("%032x", 20000)}},
+				{"trace", lineagestore.EventQuery{TraceID: benchTraceID(19999)}},
 				{"service-range", lineagestore.EventQuery{Service: "svc-3", From: benchBase.Add(time.Hour / 2), To: benchBase.Add(time.Hour)}},
 				{"service", lineagestore.EventQuery{Service: "svc-3"}},
 			} {

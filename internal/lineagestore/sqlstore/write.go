@@ -102,8 +102,14 @@ var derivations = map[string]bool{
 }
 
 func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
-	p := &preparedBatch{}
-	events := map[lineagestore.RecordID]int{} // → index in p.events
+	// Sized for a batch whose touchpoints and edges name its own events, the usual case.
+	p := &preparedBatch{
+		events:           make([]lineagestore.Event, 0, len(b.Events)),
+		touchpoints:      make([]lineagestore.Touchpoint, 0, len(b.Touchpoints)),
+		touchpointEvents: make([]lineagestore.RecordID, 0, len(b.Touchpoints)),
+		edges:            make([]recordEdge, 0, len(b.Edges)),
+	}
+	events := make(map[lineagestore.RecordID]int, len(b.Events)) // → index in p.events
 	addEvent := func(e lineagestore.Event) lineagestore.RecordID {
 		if i, ok := events[e.Record]; ok {
 			p.events[i].Merge(e)
@@ -144,7 +150,7 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 		trace, span string
 		event       lineagestore.RecordID
 	}
-	seenTP := map[tpKey]bool{}
+	seenTP := make(map[tpKey]bool, len(b.Touchpoints))
 	for i, t := range b.Touchpoints {
 		if err := validateTouchpoint(t); err != nil {
 			return nil, fmt.Errorf("write: touchpoint %d: %w", i, err)
@@ -158,7 +164,7 @@ func prepareBatch(b *lineagestore.Batch) (*preparedBatch, error) {
 		p.touchpoints = append(p.touchpoints, t)
 		p.touchpointEvents = append(p.touchpointEvents, id)
 	}
-	edges := map[[2]lineagestore.RecordID]int{}
+	edges := make(map[[2]lineagestore.RecordID]int, len(b.Edges))
 	for i, e := range b.Edges {
 		if err := validateEdge(e, true); err != nil {
 			return nil, fmt.Errorf("write: edge %d: %w", i, err)
