@@ -170,7 +170,7 @@ var migrations = []func(d dialect) []string{
 	// key's index (a random page per event, written whole to the WAL at commit) goes with its
 	// column. events_written goes too: ids are given in written order, so retention walks the
 	// ids (retention.go). With a statement cache (stmtcache.go): ingestion on SQLite with random
-	// trace ids 17.1-17.6k → 22.3-23.5k events/s (docs/performance.md).
+	// trace ids 16.2-17.6k → 20.8-23.6k events/s (docs/performance.md).
 	func(dialect) []string {
 		return []string{
 			`DROP INDEX events_key`,
