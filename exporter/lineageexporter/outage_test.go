@@ -174,8 +174,9 @@ func (c *collector) shutdown(t *testing.T) {
 // TestStoreOutage: the exporter writes to PostgreSQL through a persistent sending queue while the
 // capture is fed one agent export (and one fact batch) at a time. PostgreSQL is stopped mid-run;
 // the feed goes on and no consume call fails. The collector is then stopped during the outage
-// (the queue stays on disk), PostgreSQL started again, a new collector started on the same queue,
-// and the rest fed. In the end PostgreSQL holds exactly what the same export calls written
+// (the queue stays on disk) and a new one started on the same queue while PostgreSQL is still
+// down (the storage extension opens the store once it answers); half the rest is fed,
+// PostgreSQL started again, and the other half fed. In the end PostgreSQL holds exactly what the same export calls written
 // directly to a SQLite store hold: every event, touchpoint and edge.
 func TestStoreOutage(t *testing.T) {
 	const name = "multicluster-b"
@@ -226,10 +227,16 @@ func TestStoreOutage(t *testing.T) {
 		require.NoError(t, calls[i](col), "a consume call failed during the outage")
 	}
 	col.shutdown(t) // the collector stops during the outage; its queue stays on disk
-	pg.run(t, "start")
+	// It starts again while PostgreSQL is still down: the storage extension retries in the
+	// background, the exporter's queue takes the feed.
 	col = startCollector(t, dsn, queueDir)
 	defer col.shutdown(t)
-	for _, i := range order[2*third:] {
+	rest := order[2*third:]
+	for _, i := range rest[:len(rest)/2] {
+		require.NoError(t, calls[i](col), "a consume call failed while the store had never been reachable")
+	}
+	pg.run(t, "start")
+	for _, i := range rest[len(rest)/2:] {
 		require.NoError(t, calls[i](col))
 	}
 

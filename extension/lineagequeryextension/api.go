@@ -104,14 +104,11 @@ func (a *api) serve(rt route) http.Handler {
 	})
 }
 
-// errStoreUnavailable: the storage extension has no open store (not started yet, or shut down).
-var errStoreUnavailable = errors.New("the lineage store is not open")
-
 func (a *api) store() (lineagestore.Store, error) {
 	if s := a.provider.LineageStore(); s != nil {
 		return s, nil
 	}
-	return nil, errStoreUnavailable
+	return nil, fmt.Errorf("%w: the storage extension is not started", lineagestore.ErrUnavailable)
 }
 
 // writeFailure answers an error: invalid parameters 400, unknown events 404, an unreachable or
@@ -137,7 +134,7 @@ func (a *api) writeFailure(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.DeadlineExceeded):
 		a.logger.Warn("lineage query timed out", zap.String("path", r.URL.Path), zap.Error(err))
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the lineage store did not answer within %s", a.cfg.WriteTimeout))
-	case errors.Is(err, errStoreUnavailable), errors.Is(err, sql.ErrConnDone), errors.Is(err, driver.ErrBadConn), errors.As(err, &netErr):
+	case errors.Is(err, lineagestore.ErrUnavailable), errors.Is(err, sql.ErrConnDone), errors.Is(err, driver.ErrBadConn), errors.As(err, &netErr):
 		a.logger.Warn("lineage store unavailable", zap.String("path", r.URL.Path), zap.Error(err))
 		writeError(w, http.StatusServiceUnavailable, "the lineage store is unavailable; try again later")
 	default:

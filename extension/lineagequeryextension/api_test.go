@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -439,6 +440,26 @@ func TestStoreUnavailable(t *testing.T) {
 	// The configuration needs no store.
 	status, _, _ := c.get("/api/v1/config")
 	assert.Equal(t, http.StatusOK, status)
+}
+
+// A store that is not open yet (its server unreachable since the collector started) answers
+// ErrUnavailable: 503, the same as no store at all.
+func TestStoreNotOpenYet(t *testing.T) {
+	p := openFixtureStore(t)
+	c := newTestAPI(t, testConfig(), &fixtureProvider{store: unavailableStore{p.store}, hasher: p.hasher})
+	c.wantError("/api/v1/events", http.StatusServiceUnavailable, "the lineage store is unavailable")
+	c.wantError("/api/v1/topology", http.StatusServiceUnavailable, "the lineage store is unavailable")
+}
+
+// unavailableStore answers every query as a store whose server has not been reached yet.
+type unavailableStore struct{ lineagestore.Store }
+
+func (unavailableStore) FindEvents(context.Context, lineagestore.EventQuery) (lineagestore.EventPage, error) {
+	return lineagestore.EventPage{}, fmt.Errorf("%w: not open yet", lineagestore.ErrUnavailable)
+}
+
+func (unavailableStore) Topology(context.Context, lineagestore.TopologyQuery) (lineagestore.Topology, error) {
+	return lineagestore.Topology{}, fmt.Errorf("%w: not open yet", lineagestore.ErrUnavailable)
 }
 
 // A query that cannot finish before the answer's write timeout is cancelled and answered 503.

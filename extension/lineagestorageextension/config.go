@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/eventlineage/lineage/internal/lineagestore/sqlstore"
 	"github.com/eventlineage/lineage/internal/recordfact"
 )
 
@@ -87,6 +88,8 @@ func (c *Config) Validate() error {
 	case BackendPostgreSQL:
 		if c.PostgreSQL.DSN == "" {
 			errs = append(errs, errors.New("postgresql::dsn: required with backend \"postgresql\""))
+		} else if err := sqlstore.CheckPostgresDSN(string(c.PostgreSQL.DSN)); err != nil {
+			errs = append(errs, fmt.Errorf("postgresql::dsn: %w", err))
 		}
 		if c.PostgreSQL.MaxConns < 1 {
 			errs = append(errs, fmt.Errorf("postgresql::max_conns: must be positive, got %d", c.PostgreSQL.MaxConns))

@@ -48,6 +48,9 @@ func TestLoadConfig(t *testing.T) {
 			"retention::interval: must be positive, got 0s",
 			"key_hash::secret: required",
 		}},
+		{id: component.NewIDWithName(componentType, "bad_dsn"), wantErr: []string{
+			"postgresql::dsn: the DSN is not a PostgreSQL connection string pgx can parse",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
@@ -65,6 +68,7 @@ func TestLoadConfig(t *testing.T) {
 			for _, w := range tt.wantErr {
 				assert.ErrorContains(t, err, w)
 			}
+			assert.NotContains(t, err.Error(), "s3cret", "a password in an error message")
 		})
 	}
 }

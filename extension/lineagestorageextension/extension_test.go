@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
@@ -74,14 +76,55 @@ func TestStartFailsClearly(t *testing.T) {
 
 	cfg = sqliteConfig(t)
 	cfg.Backend = BackendPostgreSQL
-	cfg.PostgreSQL.DSN = "postgres://nobody@127.0.0.1:1/none?connect_timeout=1"
+	cfg.PostgreSQL.DSN = "postgres://nobody:s3cret@127.0.0.1:notaport/none" // Validate refuses it too
 	ext, err = NewFactory().Create(context.Background(), extensiontest.NewNopSettings(componentType), cfg)
 	require.NoError(t, err)
 	err = ext.Start(context.Background(), componenttest.NewNopHost())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "lineage_storage: cannot open the postgresql store: ")
-	assert.NotContains(t, err.Error(), "nobody@", "the DSN is not echoed")
+	assert.NotContains(t, err.Error(), "s3cret", "the DSN is not echoed")
 	require.NoError(t, ext.Shutdown(context.Background()))
+}
+
+// A PostgreSQL server that does not answer at Start does not stop the collector: Start succeeds,
+// the status says recoverable error, the store answers ErrUnavailable (the exporter retries, the
+// API answers 503) and Shutdown ends the retries. The store opening once the server answers is
+// tested against a real server by the exporter's outage test.
+func TestPostgresUnreachableAtStart(t *testing.T) {
+	cfg := sqliteConfig(t)
+	cfg.Backend = BackendPostgreSQL
+	cfg.PostgreSQL.DSN = "postgres://nobody:s3cret@127.0.0.1:1/none?connect_timeout=1"
+	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(componentType), cfg)
+	require.NoError(t, err)
+	h := &statusHost{Host: componenttest.NewNopHost()}
+	require.NoError(t, ext.Start(context.Background(), h))
+	require.Len(t, h.events, 1)
+	assert.Equal(t, componentstatus.StatusRecoverableError, h.events[0].Status())
+
+	store := ext.(lineagestore.Provider).LineageStore()
+	require.NotNil(t, store)
+	ctx := context.Background()
+	err = store.Write(ctx, &lineagestore.Batch{Events: []lineagestore.Event{{Record: lineagestore.RecordID{Cluster: "c", Topic: "t"}}}})
+	require.ErrorIs(t, err, lineagestore.ErrUnavailable)
+	assert.NotErrorIs(t, err, lineagestore.ErrInvalid, "retryable")
+	assert.NotContains(t, err.Error(), "s3cret")
+	_, err = store.FindEvents(ctx, lineagestore.EventQuery{Limit: 1})
+	require.ErrorIs(t, err, lineagestore.ErrUnavailable)
+	require.NoError(t, ext.Shutdown(ctx))
+	assert.Nil(t, ext.(lineagestore.Provider).LineageStore())
+}
+
+// statusHost records the status events reported to it.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []*componentstatus.Event
+}
+
+func (h *statusHost) Report(ev *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, ev)
 }
 
 // Retention runs in the background every interval: beyond max_events the oldest events go.

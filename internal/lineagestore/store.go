@@ -356,6 +356,11 @@ var ErrNotFound = errors.New("not found")
 // as permanent and the query API answers 400.
 var ErrInvalid = errors.New("invalid input")
 
+// ErrUnavailable is wrapped by every error of a store that is not open yet (its server was
+// unreachable when the collector started; it is being retried): the exporter retries, its data
+// waiting in the sending queue, and the query API answers 503.
+var ErrUnavailable = errors.New("lineage store unavailable")
+
 // ErrBadPageToken is wrapped (with ErrInvalid) by FindEvents' error for a page token the store did
 // not issue for that query.
 var ErrBadPageToken = errors.New("malformed page token")

@@ -1,10 +1,15 @@
 package sqlstore
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/eventlineage/lineage/internal/lineagestore"
 )
+
+// ErrConnect is wrapped by OpenPostgres' error when the server did not accept a connection
+// (unreachable, refused, authentication): unlike a malformed DSN or a newer schema, it may pass.
+var ErrConnect = errors.New("cannot connect")
 
 type invalidError struct{ error }
 

@@ -78,7 +78,10 @@ func TestOpenErrors(t *testing.T) {
 	_, err = OpenPostgres(ctx, "", 1)
 	require.Error(t, err)
 	_, err = OpenPostgres(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=2", 1)
+	require.ErrorIs(t, err, ErrConnect, "a server that does not answer may come")
+	_, err = OpenPostgres(ctx, "postgres://nobody@127.0.0.1:notaport/none", 1)
 	require.Error(t, err)
+	require.NotErrorIs(t, err, ErrConnect, "a malformed DSN will not get better")
 }
 
 func TestMigrationVersionRecorded(t *testing.T) {

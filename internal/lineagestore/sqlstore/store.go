@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
@@ -148,6 +149,9 @@ func OpenPostgres(ctx context.Context, dsn string, maxConns int) (*Store, error)
 	if dsn == "" {
 		return nil, errors.New("postgres: dsn is empty")
 	}
+	if err := CheckPostgresDSN(dsn); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
 	if maxConns <= 0 {
 		maxConns = DefaultPostgresConns
 	}
@@ -160,7 +164,7 @@ func OpenPostgres(ctx context.Context, dsn string, maxConns int) (*Store, error)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("postgres: connect: %w", err)
+		return nil, fmt.Errorf("postgres: %w: %w", ErrConnect, err)
 	}
 	s := &Store{d: postgresDialect, w: db, r: db, now: time.Now}
 	if err := migrate(ctx, db, s.d); err != nil {
@@ -170,6 +174,15 @@ func OpenPostgres(ctx context.Context, dsn string, maxConns int) (*Store, error)
 	// Concurrent writers, each merging what waits; half the pool leaves connections to readers.
 	s.startWriters(max(maxConns/2, 1))
 	return s, nil
+}
+
+// CheckPostgresDSN reports whether pgx can parse dsn. The error does not quote the DSN, which
+// may hold a password (pgx's own message masks it only on a best-effort basis).
+func CheckPostgresDSN(dsn string) error {
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return errors.New("the DSN is not a PostgreSQL connection string pgx can parse (a postgres:// URL or key=value pairs; not shown here, it may hold a password)")
+	}
+	return nil
 }
 
 // checkpointer copies SQLite's WAL into the database file every sqliteCheckpointEvery until
