@@ -39,60 +39,43 @@ func (h *handleStore) store() (lineagestore.Store, error) {
 	return nil, fmt.Errorf("%w: not open yet", lineagestore.ErrUnavailable)
 }
 
-func (h *handleStore) Write(ctx context.Context, b *lineagestore.Batch) error {
+// through runs f on the open store, or returns why there is none.
+func through[T any](h *handleStore, f func(lineagestore.Store) (T, error)) (T, error) {
 	s, err := h.store()
 	if err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
-	return s.Write(ctx, b)
+	return f(s)
+}
+
+func (h *handleStore) Write(ctx context.Context, b *lineagestore.Batch) error {
+	_, err := through(h, func(s lineagestore.Store) (struct{}, error) { return struct{}{}, s.Write(ctx, b) })
+	return err
 }
 
 func (h *handleStore) FindEvents(ctx context.Context, q lineagestore.EventQuery) (lineagestore.EventPage, error) {
-	s, err := h.store()
-	if err != nil {
-		return lineagestore.EventPage{}, err
-	}
-	return s.FindEvents(ctx, q)
+	return through(h, func(s lineagestore.Store) (lineagestore.EventPage, error) { return s.FindEvents(ctx, q) })
 }
 
 func (h *handleStore) Event(ctx context.Context, id lineagestore.RecordID) (lineagestore.EventDetail, error) {
-	s, err := h.store()
-	if err != nil {
-		return lineagestore.EventDetail{}, err
-	}
-	return s.Event(ctx, id)
+	return through(h, func(s lineagestore.Store) (lineagestore.EventDetail, error) { return s.Event(ctx, id) })
 }
 
 func (h *handleStore) Lineage(ctx context.Context, q lineagestore.LineageQuery) (lineagestore.Graph, error) {
-	s, err := h.store()
-	if err != nil {
-		return lineagestore.Graph{}, err
-	}
-	return s.Lineage(ctx, q)
+	return through(h, func(s lineagestore.Store) (lineagestore.Graph, error) { return s.Lineage(ctx, q) })
 }
 
 func (h *handleStore) Topology(ctx context.Context, q lineagestore.TopologyQuery) (lineagestore.Topology, error) {
-	s, err := h.store()
-	if err != nil {
-		return lineagestore.Topology{}, err
-	}
-	return s.Topology(ctx, q)
+	return through(h, func(s lineagestore.Store) (lineagestore.Topology, error) { return s.Topology(ctx, q) })
 }
 
 func (h *handleStore) Outliers(ctx context.Context, q lineagestore.OutlierQuery) ([]lineagestore.Outlier, error) {
-	s, err := h.store()
-	if err != nil {
-		return nil, err
-	}
-	return s.Outliers(ctx, q)
+	return through(h, func(s lineagestore.Store) ([]lineagestore.Outlier, error) { return s.Outliers(ctx, q) })
 }
 
 func (h *handleStore) ApplyRetention(ctx context.Context, r lineagestore.Retention) (int64, error) {
-	s, err := h.store()
-	if err != nil {
-		return 0, err
-	}
-	return s.ApplyRetention(ctx, r)
+	return through(h, func(s lineagestore.Store) (int64, error) { return s.ApplyRetention(ctx, r) })
 }
 
 // Close closes the store behind the handle, if it opened; the extension's Shutdown calls it.

@@ -128,17 +128,7 @@ func TestSQLiteUpgradesOlderSchema(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lineage.db")
 	// A database left by a collector that knew only the first migration.
-	db, err := sql.Open("sqlite", "file:"+path)
-	require.NoError(t, err)
-	_, err = db.Exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
-	require.NoError(t, err)
-	for _, stmt := range migrations[0](sqliteDialect) {
-		_, err = db.Exec(stmt)
-		require.NoError(t, err)
-	}
-	_, err = db.Exec("INSERT INTO schema_migrations VALUES (1, 0)")
-	require.NoError(t, err)
-	require.NoError(t, db.Close())
+	require.NoError(t, sqliteAtVersion(t, path, 1).Close())
 
 	s, err := OpenSQLite(ctx, path)
 	require.NoError(t, err)
@@ -165,18 +155,8 @@ func TestSQLiteUpgradesOlderSchema(t *testing.T) {
 func TestSQLiteMigrationRenumbersEvents(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lineage.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	require.NoError(t, err)
-	_, err = db.Exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
-	require.NoError(t, err)
-	for v := range 3 {
-		for _, stmt := range migrations[v](sqliteDialect) {
-			_, err = db.Exec(stmt)
-			require.NoError(t, err)
-		}
-		_, err = db.Exec("INSERT INTO schema_migrations VALUES (?, 0)", v+1)
-		require.NoError(t, err)
-	}
+	db := sqliteAtVersion(t, path, 3)
+	var err error
 	a := lineagestore.RecordID{Cluster: "c", Topic: "in", Offset: 1}
 	b := lineagestore.RecordID{Cluster: "c", Topic: "out", Offset: 2}
 	for i, r := range []lineagestore.RecordID{a, b} {
@@ -222,6 +202,25 @@ func TestSQLiteMigrationRenumbersEvents(t *testing.T) {
 	require.Len(t, d.Touchpoints, 1)
 	assert.Equal(t, "sa", d.Touchpoints[0].SpanID)
 	assert.Equal(t, int64(3), mustEventID(t, s, x), "a new event takes the next id")
+}
+
+// sqliteAtVersion creates the SQLite database at path as a collector that knew only the first
+// version migrations left it, and returns it open.
+func sqliteAtVersion(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	_, err = db.Exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+	require.NoError(t, err)
+	for v := range version {
+		for _, stmt := range migrations[v](sqliteDialect) {
+			_, err = db.Exec(stmt)
+			require.NoError(t, err)
+		}
+		_, err = db.Exec("INSERT INTO schema_migrations VALUES (?, 0)", v+1)
+		require.NoError(t, err)
+	}
+	return db
 }
 
 // schema3Key is how schemas 1-3 keyed an event: the first 8 bytes of SHA-256 over the record's

@@ -536,7 +536,7 @@ func (w *batchWriter) eventIDs(ctx context.Context, rows []lineagestore.Event, i
 		for _, r := range chunk {
 			args = append(args, r.Topic, r.Partition, r.Offset, r.Cluster)
 		}
-		rs, err := w.tx.QueryContext(ctx, w.s.d.bind(`SELECT e.`+strings.ReplaceAll(eventIDColumns, ", ", ", e.")+`
+		rs, err := w.tx.QueryContext(ctx, w.s.d.bind(`SELECT `+eventIDColumns+` -- the list's columns are column1..4
 			FROM (VALUES `+strings.TrimSuffix(strings.Repeat(row+",", len(chunk)), ",")+`) AS v
 			CROSS JOIN events e WHERE e.topic = v.column1 AND e.part = v.column2 AND e.off = v.column3 AND e.cluster = v.column4`), args...)
 		if err != nil {
